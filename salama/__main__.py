@@ -1,0 +1,3 @@
+from salama.cli import main
+
+main()
