@@ -216,7 +216,10 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SALAMA_SSL_REDIRECT", "true")
     SECURE_HSTS_SECONDS = envint("SALAMA_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = False
+    # Preloading is hard to undo and is the domain owner's decision, hence opt-in.
+    SECURE_HSTS_PRELOAD = envbool("SALAMA_HSTS_PRELOAD", "false")
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
