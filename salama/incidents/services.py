@@ -103,6 +103,32 @@ def can_endorse(user, incident: Incident) -> bool:
     )
 
 
+def can_send_back(user, incident: Incident) -> bool:
+    return incident.status == c.Status.SUBMITTED and has_role(
+        user, incident.organisation_id, Role.ENDORSER
+    )
+
+
+def can_close(user, incident: Incident) -> bool:
+    return incident.status == c.Status.ENDORSED and (
+        has_role(user, incident.organisation_id, Role.ENDORSER)
+        or has_role(user, incident.organisation_id, Role.ORG_ADMIN)
+    )
+
+
+def reporting_organisations(user):
+    """The organisations ``user`` may report for (the rule of :func:`can_report_for`)."""
+    from salama.organisations.models import Organisation
+
+    if not getattr(user, "is_authenticated", False):
+        return Organisation.objects.none()
+    return (
+        Organisation.objects.filter(memberships__user=user, memberships__role__in=EDITOR_ROLES)
+        .distinct()
+        .order_by("acronym")
+    )
+
+
 def can_report_for(user, organisation_id: int) -> bool:
     return organisation_id in organisation_ids(user) and any(
         has_role(user, organisation_id, role) for role in EDITOR_ROLES
@@ -211,12 +237,15 @@ def update_incident(
         for name, value in fields.items():
             setattr(incident, name, value)
         incident.full_clean()
-        incident.version = F("version") + 1
         incident.save()
-        incident.refresh_from_db()
         _replace_children(incident, persons, totals, sources, road_crash, recipients)
         after = full_snapshot(incident)
-        audit.record(action, actor=user, obj=incident, before=before, after=after)
+        if audit.changes(before, after):
+            Incident.objects.filter(pk=incident.pk).update(version=F("version") + 1)
+            incident.refresh_from_db()
+            after["version"] = incident.version
+            audit.record(action, actor=user, obj=incident, before=before, after=after)
+        # An edit that changes nothing keeps the version and leaves no history entry.
     return incident
 
 

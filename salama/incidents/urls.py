@@ -5,6 +5,10 @@ from salama.incidents import views
 app_name = "incidents"
 urlpatterns = [
     path("", views.incident_list, name="list"),
+    path("map.svg", views.incident_map, name="map"),
     path("report/", views.report, name="report"),
     path("<str:reference>/", views.detail, name="detail"),
+    path("<str:reference>/edit/", views.edit, name="edit"),
+    path("<str:reference>/edit/<slug:step>/", views.step, name="step"),
+    path("<str:reference>/<slug:action>/", views.transition, name="transition"),
 ]

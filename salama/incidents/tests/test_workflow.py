@@ -129,3 +129,12 @@ def test_every_change_leaves_a_verifiable_chain(reporter, endorser, undp):
     services.endorse(services.submit(Incident.objects.get(pk=incident.pk), reporter), endorser)
     result = verify()
     assert result.ok and result.entries == 4
+
+
+def test_an_edit_that_changes_nothing_keeps_the_version_and_the_history(reporter, undp):
+    incident = make_incident(reporter, undp)
+    same = services.update_incident(
+        incident.pk, user=reporter, expected_version=1, fields={"place": incident.place}
+    )
+    assert same.version == 1
+    assert [e.action for e in services.history(same)] == ["create"]
