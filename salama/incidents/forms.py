@@ -11,7 +11,7 @@ import json
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from salama.core.geo import country_choices
@@ -412,11 +412,5 @@ class IncidentFilterForm(forms.Form):
                 )
             )
         if query := (data.get("q") or "").strip():
-            # Portable for now (icontains on SQLite and PostgreSQL); a trigram or full-text
-            # index can replace it here without touching the page.
-            incidents = incidents.filter(
-                Q(narrative__icontains=query)
-                | Q(place__icontains=query)
-                | Q(reference__iexact=query)
-            )
+            incidents = incidents.search(query)
         return incidents

@@ -1,14 +1,31 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db import connections, models
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Upper
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 from salama.core import markings
 from salama.core.markings import TLP
 from salama.incidents import choices as c
 from salama.organisations.models import Organisation, organisation_ids
+
+# The FTS5 table over narrative and place (SQLite only), made in migration 0002.
+SQLITE_SEARCH_SQL = (
+    "SELECT rowid FROM incidents_incident_search WHERE incidents_incident_search MATCH %s"
+)
+
+
+def _fts_trigrams(text: str) -> str:
+    """An FTS5 query for the incidents holding the three-letter pieces that cover ``text``
+    (every third, and the last): a superset of those containing it, which ``icontains`` then
+    narrows. Two to three times quicker than a phrase of every piece, for as few candidates."""
+    starts = [*range(0, len(text) - 2, 3), len(text) - 3]
+    pieces = dict.fromkeys(text[i : i + 3] for i in starts)
+    return " AND ".join('"' + piece.replace('"', '""') + '"' for piece in pieces)
 
 
 class IncidentQuerySet(models.QuerySet):
@@ -26,14 +43,40 @@ class IncidentQuerySet(models.QuerySet):
             return self.none()
         own = organisation_ids(user)
         named = IncidentRecipient.objects.filter(incident=OuterRef("pk"), user=user)
-        red = Q(marking__in=markings.NAMED_ONLY) & (Q(reported_by=user) | Q(Exists(named)))
         own_org = Q(organisation_id__in=own)
-        allowed = (
-            (Q(marking__in=markings.INSTANCE_WIDE) & (~Q(status=c.Status.DRAFT) | own_org))
-            | (Q(marking__in=markings.ORGANISATION_ONLY) & own_org)
-            | red
+        # One CASE on the marking rather than an OR of three rules: SQLite without planner
+        # statistics turns such an OR into three index lookups and then sorts every visible
+        # incident (800 ms at a million); a CASE leaves it walking the date index, page by page.
+        allowed = Case(
+            When(marking__in=markings.INSTANCE_WIDE, then=~Q(status=c.Status.DRAFT) | own_org),
+            When(marking__in=markings.ORGANISATION_ONLY, then=own_org),
+            When(marking__in=markings.NAMED_ONLY, then=Q(reported_by=user) | Q(Exists(named))),
+            default=Value(False),
+            output_field=BooleanField(),
         )
         return self.filter(allowed)
+
+    def search(self, text: str):
+        """Incidents whose narrative or place contains ``text`` in any letter case, or whose
+        reference is ``text``; the same matches on SQLite and PostgreSQL, found by an index.
+
+        - PostgreSQL: trigram GIN indexes (migration 0002) serve the ``icontains`` itself.
+        - SQLite: the FTS5 trigram table ``incidents_incident_search`` (kept in step by
+          triggers) narrows to candidates and ``icontains`` keeps the exact meaning; terms of
+          one or two letters have no trigram and are matched by ``icontains`` alone.
+        - SQLite reads every candidate to sort them by date, so a word found in a fifth of a
+          million incidents takes about half a second; telling common words from rare ones
+          first would cost the list page a query (PostgreSQL's planner weighs it by itself).
+        """
+        text = text.strip()
+        if not text:
+            return self
+        found = Q(narrative__icontains=text) | Q(place__icontains=text)
+        if connections[self.db].vendor == "sqlite" and len(text) >= 3:
+            # A constant statement; the search text is a bound parameter.
+            found &= Q(pk__in=RawSQL(SQLITE_SEARCH_SQL, [_fts_trigrams(text)]))  # noqa: S611
+        # UPPER on both sides, not ``iexact``: SQLite's LIKE cannot use the index on it.
+        return self.filter(found | Exact(Upper("reference"), Upper(Value(text))))
 
     def current(self):
         """Incidents that have not been merged into another."""
@@ -175,7 +218,11 @@ class Incident(models.Model):
             models.Index(fields=["country", "date"]),
             models.Index(fields=["subcategory", "date"]),
             models.Index(fields=["organisation", "date"]),
-            models.Index(fields=["marking", "status"]),
+            # With the list's filters on status or marking: read the matching incidents
+            # newest first, not every incident (3 s at a million when the door hides them).
+            models.Index(fields=["status", "date"]),
+            models.Index(fields=["marking", "date"]),
+            models.Index(Upper("reference"), name="incident_reference_upper"),
         ]
         constraints = [
             models.CheckConstraint(
