@@ -88,6 +88,12 @@ DATA_DIR = Path(env("SALAMA_DATA_DIR", str(PROJECT_DIR / "var"))).resolve()
 _INSECURE_DEV_KEY = "dev-only-insecure-key-never-use-in-production-salama"
 SECRET_KEY = envsecret("SALAMA_SECRET_KEY") or (_INSECURE_DEV_KEY if DEBUG else "")
 
+# Victims' identities (registry) are encrypted with keys held outside the database.
+# SALAMA_ENCRYPTION_KEY (or SALAMA_ENCRYPTION_KEY_FILE) holds one or more keys, newest first,
+# comma-separated; salama.registry.crypto parses and validates them. With DEBUG and no key,
+# a development key is kept in DATA_DIR (outside the database).
+ENCRYPTION_KEYS = envsecret("SALAMA_ENCRYPTION_KEY")
+
 ALLOWED_HOSTS = [h.strip() for h in env("SALAMA_ALLOWED_HOSTS", "").split(",") if h.strip()]
 if DEBUG and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
@@ -107,6 +113,8 @@ if not DEBUG:
     problems = []
     if not SECRET_KEY or SECRET_KEY == _INSECURE_DEV_KEY or len(SECRET_KEY) < 40:
         problems.append("SALAMA_SECRET_KEY (or SALAMA_SECRET_KEY_FILE) must be 40+ characters")
+    if not ENCRYPTION_KEYS:
+        problems.append("SALAMA_ENCRYPTION_KEY (or SALAMA_ENCRYPTION_KEY_FILE) must be set")
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         problems.append("SALAMA_ALLOWED_HOSTS must list the host names, without '*'")
     if problems:
@@ -126,6 +134,12 @@ INSTALLED_APPS = [
     "salama.organisations",
     "salama.incidents",
     "salama.interchange",
+    "salama.linkage",
+    "salama.analytics",
+    "salama.registry",
+    "salama.risk",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -229,6 +243,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("SALAMA_LOG_LEVEL", "WARNING")},
 }
+
+# Background tasks (analytics refresh, reminders) queue in the database: no extra server.
+# Run the worker with `salama db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# E-mail (case reminders): printed to the console unless an SMTP host is configured.
+EMAIL_HOST = env("SALAMA_EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = envint("SALAMA_EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env("SALAMA_EMAIL_USER")
+    EMAIL_HOST_PASSWORD = envsecret("SALAMA_EMAIL_PASSWORD")
+    EMAIL_USE_TLS = envbool("SALAMA_EMAIL_TLS", "true")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env("SALAMA_EMAIL_FROM", "salama@localhost")
 
 # How far (km) outside a country's polygon a coordinate may lie before it is flagged.
 COORDINATE_BORDER_TOLERANCE_KM = envint("SALAMA_COORDINATE_BORDER_TOLERANCE_KM", 25)

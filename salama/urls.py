@@ -13,5 +13,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("incidents/", include("salama.incidents.urls")),
     path("imports/", include("salama.interchange.urls")),
+    path("linkage/", include("salama.linkage.urls")),
+    path("analytics/", include("salama.analytics.urls")),
+    path("registry/", include("salama.registry.urls")),
+    path("risk/", include("salama.risk.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -76,6 +76,7 @@ def test_production_mode_refuses_to_start_without_a_real_secret_key():
     assert result.returncode != 0
     assert "Refusing to start in production mode" in result.stderr
     assert "SALAMA_SECRET_KEY" in result.stderr
+    assert "SALAMA_ENCRYPTION_KEY" in result.stderr
 
 
 def test_production_mode_refuses_a_wildcard_host():
@@ -89,6 +90,7 @@ def test_production_mode_starts_with_sound_settings(tmp_path):
     result = _settings_in_subprocess(
         SALAMA_DEBUG="false",
         SALAMA_SECRET_KEY="k" * 50,
+        SALAMA_ENCRYPTION_KEY="MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
         SALAMA_ALLOWED_HOSTS="salama.org",
         SALAMA_DATA_DIR=str(tmp_path),
     )
