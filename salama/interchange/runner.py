@@ -71,8 +71,13 @@ def run_import(
     user=None,
     progress: Progress | None = None,
     chunk_size: int = CHUNK_SIZE,
+    options: dict | None = None,
 ) -> ImportBatch:
     """Import the file at ``path`` with the format ``format_name``; return its batch.
+
+    ``options`` go to the format's reader as keyword arguments (a saved column mapping, a
+    sheet name…). A format that reads bytes itself (XLSX, JSON) defines
+    ``read_file(path, **options)``; the others get decoded lines, ``read(lines, **options)``.
 
     Raises :class:`ImportRefused` (before any batch exists) when the format is unknown, the
     file is missing or it is not in that format. Anything unexpected later marks the batch
@@ -85,9 +90,14 @@ def run_import(
         raise ImportRefused(f"{path}: no such file.")
     sha256, encoding = inspect_file(path)
     total_bytes = path.stat().st_size
+    options = options or {}
     with path.open("rb") as handle:
         lines = _Lines(handle, encoding)
-        reading = fmt.read(lines)
+        if hasattr(fmt, "read_file"):
+            reading = fmt.read_file(path, **options)
+            encoding = getattr(reading, "encoding", "") or "binary"
+        else:
+            reading = fmt.read(lines, **options)
         batch = ImportBatch.objects.create(
             format=fmt.NAME,
             layout=reading.layout[:60],
@@ -97,18 +107,20 @@ def run_import(
             organisation=organisation,
             started_by=user if getattr(user, "pk", None) else None,
         )
-        run = _Run(batch, fmt, reading.layout, user)
+        run = _Run(batch, fmt, reading, user)
         try:
             for chunk in _chunks(reading.rows, chunk_size):
                 run.import_chunk(chunk)
                 if progress:
-                    progress(lines.bytes_read, total_bytes, batch.rows_read)
+                    done = getattr(reading, "bytes_read", None) or lines.bytes_read
+                    progress(done, total_bytes, batch.rows_read)
         except BaseException as exc:
             # The original error matters more than a failure to record it.
             with contextlib.suppress(DatabaseError):
                 run.finish(ImportBatch.State.FAILED, error=f"{type(exc).__name__}: {exc}")
             raise
-        batch.encoding = lines.encoding_found()[:30]
+        if not hasattr(fmt, "read_file"):
+            batch.encoding = lines.encoding_found()[:30]
         run.finish(ImportBatch.State.DONE)
     return batch
 
@@ -302,10 +314,12 @@ def _ids_of(references: list[str]) -> dict[str, int]:
 class _Run:
     """The state of one batch while its chunks go through."""
 
-    def __init__(self, batch: ImportBatch, fmt, layout: str, user):
+    def __init__(self, batch: ImportBatch, fmt, reading, user):
         self.batch = batch
         self.fmt = fmt
-        self.layout = layout
+        self.layout = reading.layout
+        # A reading may carry its own converter (a format driven by a saved column mapping).
+        self.to_facts = reading.to_facts or fmt.to_facts
         self.user = user if getattr(user, "pk", None) else None
         self.context = Context(
             latest_date=latest_allowed_date(),
@@ -387,7 +401,7 @@ class _Run:
 
     def _facts(self, row: Row) -> Facts | Reject:
         try:
-            return self.fmt.to_facts(row.raw, self.layout, self.context)
+            return self.to_facts(row.raw, self.layout, self.context)
         except Exception as exc:  # a format's bug must not lose the other rows
             return Reject(
                 "unreadable_row",

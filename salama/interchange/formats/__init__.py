@@ -8,8 +8,9 @@ that answers the same few questions, with module-level names:
 - ``DEFAULT_ORGANISATION``: acronym, name and type of the organisation that owns the data
   when the person importing names none;
 - ``STATUS``: the workflow status imported incidents get;
-- ``read(lines) -> Reading``: does this file look like mine (raise :class:`NotThisFormat`
-  if not), which layout is it, and its rows, one at a time;
+- ``read(lines, **options) -> Reading``: does this file look like mine (raise
+  :class:`NotThisFormat` if not), which layout is it, and its rows, one at a time; or, for
+  formats that read bytes themselves (XLSX, JSON), ``read_file(path, **options) -> Reading``;
 - ``to_facts(raw, layout, context) -> Facts | Reject``: one row as incident facts, or the
   reason to quarantine it.
 
@@ -23,7 +24,7 @@ import importlib
 import itertools
 import json
 import pkgutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -93,8 +94,15 @@ class Row:
 
 @dataclass
 class Reading:
+    """What a format's reader found: the layout, the rows (streamed), and optionally a
+    converter of its own (``to_facts(raw, layout, context)``, e.g. built from a saved column
+    mapping), the encoding it detected and how far it has read (for the progress bar)."""
+
     layout: str
     rows: Iterator[Row]
+    to_facts: Callable | None = None
+    encoding: str = ""
+    bytes_read: int | None = None
 
 
 # -- the registry --------------------------------------------------------------------------
@@ -106,7 +114,8 @@ def registry() -> dict:
     found = {}
     for info in pkgutil.iter_modules(__path__):
         module = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(module, "to_facts") and hasattr(module, "read"):
+        readable = hasattr(module, "read") or hasattr(module, "read_file")
+        if hasattr(module, "to_facts") and readable:
             found[module.NAME] = module
     return dict(sorted(found.items()))
 
