@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "axes",
     "salama.core",
     "salama.organisations",
+    "salama.accounts",
     "salama.incidents",
     "salama.interchange",
     "salama.linkage",
@@ -150,6 +151,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "salama.accounts.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -189,6 +191,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Two-step sign-in (TOTP): required of everyone in production unless turned off explicitly.
+REQUIRE_TWO_FACTOR = envbool("SALAMA_REQUIRE_TWO_FACTOR", "false" if DEBUG else "true")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "incidents:list"
 LOGOUT_REDIRECT_URL = "login"

@@ -3,13 +3,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from salama.accounts.views import SignInView
+
 admin.site.site_header = "Salama"
 admin.site.site_title = "Salama"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="incidents:list", permanent=False), name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("salama.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("incidents/", include("salama.incidents.urls")),
     path("imports/", include("salama.interchange.urls")),
