@@ -5,6 +5,7 @@ others. A few Natural Earth units have no ISO code of their own and belong to th
 ISO 3166 names (Somaliland → Somalia, Northern Cyprus → Cyprus).
 """
 
+import gettext
 import json
 import math
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import pycountry
+from django.utils import translation
 from shapely import prepared
 from shapely.geometry import Point, shape
 from shapely.ops import nearest_points, unary_union
@@ -22,6 +24,10 @@ NATURAL_EARTH = Path(__file__).parent / "data" / "ne_110m_admin_0_countries.geoj
 ADM0_TO_ISO2 = {"CYN": "CY", "KOS": "XK", "PSX": "PS", "SAH": "EH", "SDS": "SS", "SOL": "SO"}
 # Codes in use that ISO 3166-1 reserves but pycountry does not list.
 EXTRA_COUNTRIES = {"XK": "Kosovo"}
+# Their names in the other UN languages (pycountry's catalogs do not have them).
+EXTRA_COUNTRY_NAMES = {
+    "XK": {"ar": "كوسوفو", "fr": "Kosovo", "es": "Kosovo", "ru": "Косово", "zh-hans": "科索沃"}
+}
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -38,13 +44,45 @@ class CoordinateCheck:
         return self.status in ("inside", "near_border", "unchecked")
 
 
-def country_name(code: str) -> str:
+# Django language code → the locale of pycountry's ISO 3166-1 catalogs (from Debian iso-codes).
+PYCOUNTRY_LOCALES = {"ar": "ar", "fr": "fr", "es": "es", "ru": "ru", "zh-hans": "zh_CN"}
+
+
+@cache
+def _catalog(language: str):
+    locale = PYCOUNTRY_LOCALES.get(language)
+    if locale is None:
+        return None
+    try:
+        return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale])
+    except OSError:
+        return None
+
+
+def _language(language: str | None) -> str:
+    return (language or translation.get_language() or "en").lower()
+
+
+@cache
+def _country_name(code: str, language: str) -> str:
     if code in EXTRA_COUNTRIES:
-        return EXTRA_COUNTRIES[code]
+        return EXTRA_COUNTRY_NAMES.get(code, {}).get(language, EXTRA_COUNTRIES[code])
     country = pycountry.countries.get(alpha_2=code)
     if country is None:
         return code
-    return getattr(country, "common_name", None) or country.name
+    catalog = _catalog(language)
+    common = getattr(country, "common_name", None)
+    if catalog is None:
+        return common or country.name
+    # The catalogs translate common names ("Bolivia") as well as ISO names.
+    if common and (translated := catalog.gettext(common)) != common:
+        return translated
+    return catalog.gettext(country.name)
+
+
+def country_name(code: str, language: str | None = None) -> str:
+    """The country's name in ``language`` (default: the active language)."""
+    return _country_name(code, _language(language))
 
 
 def is_country_code(code: str) -> bool:
@@ -53,11 +91,16 @@ def is_country_code(code: str) -> bool:
     )
 
 
+def country_choices(language: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) for every country, sorted by name in ``language`` (default: active)."""
+    return _country_choices(_language(language))
+
+
 @cache
-def country_choices() -> list[tuple[str, str]]:
-    codes = [(c.alpha_2, getattr(c, "common_name", None) or c.name) for c in pycountry.countries]
-    codes += list(EXTRA_COUNTRIES.items())
-    return sorted(codes, key=lambda pair: pair[1])
+def _country_choices(language: str) -> list[tuple[str, str]]:
+    codes = [c.alpha_2 for c in pycountry.countries] + list(EXTRA_COUNTRIES)
+    named = [(code, country_name(code, language)) for code in codes]
+    return sorted(named, key=lambda pair: pair[1].casefold())
 
 
 @cache
