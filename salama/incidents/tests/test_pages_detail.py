@@ -246,3 +246,17 @@ def test_a_red_incident_is_seen_by_its_named_recipients_only(reporter, endorser,
     services.update_incident(incident.pk, user=reporter, expected_version=1, recipients=[colleague])
     html = signed_in(colleague).get(url(incident)).content.decode()
     assert "Named recipients" in html and "cora" in html
+
+
+def test_coordinates_keep_the_decimal_point_in_every_language(client, reporter, undp):
+    from decimal import Decimal
+
+    from salama.conftest import make_incident
+
+    incident = make_incident(
+        reporter, undp, country="SD", latitude=Decimal("14.070929"), longitude=Decimal("33.5")
+    )
+    client.force_login(reporter)
+    for language in ("fr", "ru", "ar"):
+        page = client.get(url(incident), headers={"accept-language": language}).content.decode()
+        assert "14.070929, 33.5" in page.replace("33.500000", "33.5")
