@@ -326,6 +326,7 @@ class DemoReport:
     incidents_created: int = 0
     demo_incidents: int = 0
     imports: list[dict] = field(default_factory=list)
+    apps: dict = field(default_factory=dict)
     logins: list[dict] = field(default_factory=list)
     password: str = PASSWORD
     url: str = URL
@@ -344,7 +345,29 @@ def load(*, awsd_files=AWSD_FILES, progress=None) -> DemoReport:
         _incidents(organisations["UNDEMO"], users, report)
     for path in awsd_files:
         report.imports.append(_import_awsd(Path(path), progress))
+    for app in APPS_WITH_DEMO:
+        module = _demo_module(app)
+        if module is not None:
+            with transaction.atomic():
+                report.apps[app] = module.load_demo(organisations, users)
     return report
+
+
+# Apps that add demo data of their own, in this order (analytics' synthetic UN personnel data
+# first: the registry and risk demos build on incidents). Each has ``demo.load_demo(
+# organisations, users) -> dict`` of counts, idempotent like the rest of the demo.
+APPS_WITH_DEMO = ("analytics", "registry", "risk")
+
+
+def _demo_module(app: str):
+    import importlib
+    import importlib.util
+
+    name = f"salama.{app}.demo"
+    if importlib.util.find_spec(name) is None:
+        return None
+    module = importlib.import_module(name)
+    return module if hasattr(module, "load_demo") else None
 
 
 def _organisations(report: DemoReport) -> dict[str, Organisation]:

@@ -74,6 +74,14 @@ class Command(BaseCommand):
             f"  {report.demo_incidents} hand-made incidents of UNDEMO (draft to closed, "
             "GREEN, AMBER and RED)"
         )
+        for app, counts in report.apps.items():
+            made = ", ".join(
+                f"{value:,} {key.replace('_', ' ')}"
+                if isinstance(value, int)
+                else f"{key}: {value}"
+                for key, value in counts.items()
+            )
+            out(f"  {app}: {made or 'ready'}")
         out("")
         out(f"Open {report.url} and sign in with one of these logins.")
         out(f"Password for every demo login: {report.password}")
