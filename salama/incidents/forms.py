@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from salama.core.geo import country_choices
 from salama.core.markings import TLP
 from salama.incidents import choices as c
-from salama.incidents import validators
+from salama.incidents import services, validators
 from salama.incidents.models import AffectedPerson, Incident, RoadCrash, Source
 from salama.organisations.models import Organisation
 
@@ -317,12 +317,12 @@ class MarkingForm(forms.Form):
         help_text=_("The person who reported it always sees it."),
     )
 
-    def __init__(self, *args, reporter=None, **kwargs):
+    def __init__(self, *args, organisation_id, reporter=None, **kwargs):
         super().__init__(*args, **kwargs)
-        users = get_user_model().objects.filter(is_active=True).order_by("username")
-        if reporter is not None:  # the reporter always sees their own report
-            users = users.exclude(pk=reporter.pk)
-        self.fields["recipients"].queryset = users
+        named = self.initial.get("recipients") or ()
+        self.fields["recipients"].queryset = services.eligible_recipients(
+            organisation_id, reporter=reporter, named=named
+        )
 
     def marking_choices(self):
         """(radio widget, plain-language help) for each marking, for the template."""

@@ -6,9 +6,10 @@ keep the audit log and refuse stale edits. Every change runs in one transaction.
 
 import secrets
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -133,6 +134,19 @@ def can_report_for(user, organisation_id: int) -> bool:
     return organisation_id in organisation_ids(user) and any(
         has_role(user, organisation_id, role) for role in EDITOR_ROLES
     )
+
+
+def eligible_recipients(organisation_id: int, reporter=None, named=()):
+    """Who may be named on a TLP:RED incident: the active members of its organisation, and
+    whoever is named already. Never the whole user directory: the list of another
+    organisation's staff is not the reporter's to browse."""
+    users = get_user_model().objects.filter(is_active=True)
+    users = users.filter(
+        Q(memberships__organisation_id=organisation_id) | Q(pk__in=list(named))
+    ).distinct()
+    if reporter is not None:  # the reporter always sees their own report
+        users = users.exclude(pk=reporter.pk)
+    return users.order_by("username")
 
 
 def _replace_children(incident, persons, totals, sources, road_crash, recipients):

@@ -295,7 +295,13 @@ def _marking_forms(request, incident, data):
         "marking": incident.marking,
         "recipients": list(incident.recipients.values_list("user_id", flat=True)),
     }
-    return {"form": MarkingForm(data, initial=initial, reporter=incident.reported_by)}
+    form = MarkingForm(
+        data,
+        initial=initial,
+        reporter=incident.reported_by,
+        organisation_id=incident.organisation_id,
+    )
+    return {"form": form}
 
 
 def _marking_changes(forms, incident):

@@ -356,3 +356,27 @@ def test_malformed_input_gets_messages_not_an_error_page(as_reporter):
     assert response.status_code == 200
     assert set(response.context["form"].errors) >= {"date", "time", "latitude", "country"}
     assert not Incident.objects.exists()
+
+
+def test_tlp_red_offers_the_organisations_members_not_every_user(
+    as_reporter, reporter, endorser, outsider, undp
+):
+    incident = make_incident(reporter, undp)
+    page = as_reporter.get(step_url(incident, "marking")).content.decode()
+    assert endorser.get_username() in page
+    assert outsider.get_username() not in page  # another organisation's staff stay private
+    response = as_reporter.post(
+        step_url(incident, "marking"),
+        {"marking": "RED", "recipients": [str(outsider.pk)], "stay": ""},
+    )
+    assert response.status_code == 400  # refused: not a valid choice
+    assert not incident.recipients.exists()
+
+
+def test_someone_already_named_stays_on_the_list(as_reporter, reporter, outsider, undp):
+    from salama.incidents.models import IncidentRecipient
+
+    incident = make_incident(reporter, undp, marking=TLP.RED)
+    IncidentRecipient.objects.create(incident=incident, user=outsider)
+    page = as_reporter.get(step_url(incident, "marking")).content.decode()
+    assert outsider.get_username() in page
