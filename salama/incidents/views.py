@@ -5,6 +5,7 @@ through ``services``. The report steps double as the edit pages; each step saves
 with the version the page was loaded with, so a concurrent edit is shown, never overwritten.
 """
 
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -355,23 +356,40 @@ def _render_step(
 
 @login_required
 def report(request):
-    """Step 1 of a new report: saving it creates the draft."""
+    """Step 1 of a new report: saving it creates the draft.
+
+    The form carries a one-time token; the session remembers which draft each token made, so
+    going back in the browser and saving step 1 again updates that draft instead of making a
+    second one (a bad connection makes people press twice)."""
     organisations = list(reporting_organisations(request.user))
     if not organisations:
         return render(request, "incidents/cannot_report.html", status=403)
     if request.method == "POST":
+        token = request.POST.get("draft_token", "")[:64]
         form = WhenWhereForm(request.POST, organisations=organisations)
         if form.is_valid():
             organisation = form.cleaned_data.get("organisation") or organisations[0]
+            made = _draft_made_with(request, token)
             try:
-                incident = services.create_incident(
-                    user=request.user, organisation=organisation, fields=form.incident_fields()
-                )
+                if made is not None:
+                    incident = services.update_incident(
+                        made.pk,
+                        user=request.user,
+                        expected_version=made.version,
+                        fields=form.incident_fields(),
+                    )
+                else:
+                    incident = services.create_incident(
+                        user=request.user,
+                        organisation=organisation,
+                        fields=form.incident_fields(),
+                    )
             except ValidationError as error:
                 add_errors(form, error.message_dict)
             except PermissionDenied as refusal:
                 form.add_error(None, str(refusal))
             else:
+                _remember_draft(request, token, incident)
                 messages.success(
                     request,
                     _("Draft %(ref)s saved. You can leave and continue it later.")
@@ -379,8 +397,28 @@ def report(request):
                 )
                 return redirect("incidents:step", incident.reference, "what")
     else:
+        token = secrets.token_urlsafe(16)
         form = WhenWhereForm(organisations=organisations, initial={"date": timezone.localdate()})
-    return _render_step(request, "where", None, {"form": form})
+    return _render_step(request, "where", None, {"form": form, "draft_token": token})
+
+
+NEW_DRAFTS = "salama_new_drafts"
+
+
+def _draft_made_with(request, token: str):
+    """The draft an earlier submission of this step-1 form made, if it is still a draft."""
+    pk = request.session.get(NEW_DRAFTS, {}).get(token) if token else None
+    if pk is None:
+        return None
+    return _visible(request.user).filter(pk=pk, status=c.Status.DRAFT).first()
+
+
+def _remember_draft(request, token: str, incident) -> None:
+    if not token:
+        return
+    drafts = request.session.get(NEW_DRAFTS, {})
+    drafts[token] = incident.pk
+    request.session[NEW_DRAFTS] = dict(list(drafts.items())[-20:])
 
 
 @login_required

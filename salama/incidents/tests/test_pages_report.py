@@ -380,3 +380,29 @@ def test_someone_already_named_stays_on_the_list(as_reporter, reporter, outsider
     IncidentRecipient.objects.create(incident=incident, user=outsider)
     page = as_reporter.get(step_url(incident, "marking")).content.decode()
     assert outsider.get_username() in page
+
+
+def test_saving_step_one_twice_updates_the_same_draft(as_reporter, reporter, undp):
+    page = as_reporter.get(REPORT)
+    token = page.context["draft_token"]
+    assert f'name="draft_token" value="{token}"' in page.content.decode()
+    first = as_reporter.post(REPORT, where(draft_token=token))
+    assert first.status_code == 302
+    # Back in the browser, a change, and save again: the same draft, changed.
+    second = as_reporter.post(REPORT, where(draft_token=token, place="Juba town"))
+    assert second["Location"] == first["Location"]
+    assert Incident.objects.count() == 1
+    assert Incident.objects.get().place == "Juba town"
+    # A new report (a new form, a new token) is a new draft.
+    other = as_reporter.get(REPORT).context["draft_token"]
+    assert other != token
+    as_reporter.post(REPORT, where(draft_token=other))
+    assert Incident.objects.count() == 2
+
+
+def test_a_token_of_a_submitted_report_makes_a_new_draft(as_reporter, reporter, undp):
+    token = as_reporter.get(REPORT).context["draft_token"]
+    as_reporter.post(REPORT, where(draft_token=token))
+    Incident.objects.update(status=c.Status.SUBMITTED)
+    as_reporter.post(REPORT, where(draft_token=token))
+    assert Incident.objects.count() == 2
