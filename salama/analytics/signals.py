@@ -1,0 +1,23 @@
+"""Keep the snapshot in step with edits: after a transaction that saved or deleted an
+incident commits, queue one refresh (``schedule_refresh``; the worker runs it).
+
+Saves made by the services (create, edit, submit, endorse, close, merge) and the importer's
+updates all call ``Incident.save``; bulk inserts (imports' new rows, ``salama generate``) do not,
+and call ``schedule_refresh`` themselves when they finish.
+"""
+
+from django.db import DEFAULT_DB_ALIAS, transaction
+
+
+def _schedule() -> None:
+    from salama.analytics.tasks import schedule_refresh
+
+    schedule_refresh()
+
+
+def incident_changed(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    connection = transaction.get_connection(using)
+    # One refresh per transaction, however many incidents it saves (an import updates many).
+    if any(entry[1] is _schedule for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_schedule, using=using)
