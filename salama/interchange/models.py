@@ -83,3 +83,71 @@ class QuarantinedRow(models.Model):
 
     def __str__(self):
         return f"batch {self.batch_id} row {self.row_number}: {self.reason}"
+
+
+class ColumnMapping(models.Model):
+    """A named, saved column mapping for the ``table``, ``kobo`` and ``hxl`` importers.
+
+    ``spec`` is the mapping itself, the same structure as a YAML mapping file (see
+    ``salama/interchange/formats/table.py``): which column holds the ID, the date, the country,
+    each incident field (with value mappings for category lists) and each count of people.
+    It belongs to one organisation; its analysts and admins made it and may reuse it.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="column_mappings"
+    )
+    name = models.SlugField(_("name"), max_length=60)
+    format = models.CharField(_("format"), max_length=30, default="table")
+    spec = models.JSONField(_("mapping"), default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organisation", "name"]
+        verbose_name = _("column mapping")
+        verbose_name_plural = _("column mappings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="unique_column_mapping_name"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.format})"
+
+
+class Upload(models.Model):
+    """A file uploaded on the import page, kept in the data directory until it is imported.
+
+    The person previews it (first rows, column mapping, validation report) before anything is
+    committed; ``batch`` is set once the import ran. ``spec`` is the mapping last checked on
+    the page (table, kobo, hxl), used as it was shown.
+    """
+
+    token = models.CharField(max_length=32, unique=True)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    format = models.CharField(_("format"), max_length=30)
+    filename = models.CharField(_("file name"), max_length=300)
+    stored_as = models.CharField(max_length=300)
+    size = models.PositiveBigIntegerField(default=0)
+    sheet = models.CharField(_("sheet"), max_length=100, blank=True)
+    spec = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
+
+    def __str__(self):
+        return f"{self.filename} ({self.format})"

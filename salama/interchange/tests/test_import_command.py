@@ -90,5 +90,5 @@ def test_errors_are_clear_messages_not_tracebacks(args, message):
 
 
 def test_an_unknown_format_is_an_error_naming_the_known_ones():
-    with pytest.raises(CommandError, match="invalid choice: 'kika'.*'awsd'"):
-        salama("import", "kika", str(DETAINED_HXL))
+    with pytest.raises(CommandError, match="invalid choice: 'nosuchformat'.*'awsd'"):
+        salama("import", "nosuchformat", str(DETAINED_HXL))

@@ -42,6 +42,12 @@ class Command(BaseCommand):
                 ),
             )
             sub.add_argument("--user", metavar="USERNAME", help="who runs the import")
+            sub.add_argument(
+                "--mapping",
+                metavar="NAME|FILE.yaml",
+                help="column mapping (table, kobo, hxl): a saved mapping's name or a YAML file",
+            )
+            sub.add_argument("--sheet", metavar="NAME", help="the XLSX sheet to read")
             sub.add_argument("--format", choices=["text", "json"], default="text")
         show = actions.add_parser("show", help="show an import batch and its quarantined rows")
         show.add_argument("batch", type=int, metavar="BATCH")
@@ -58,11 +64,16 @@ class Command(BaseCommand):
         module = formats.get(format_name)
         organisation = self._organisation(options.get("organisation"), module)
         user = self._user(options.get("user"))
+        reader = {k: options[k] for k in ("mapping", "sheet") if options.get(k)}
+        if "mapping" in reader:
+            reader["mapping"] = self._mapping(reader["mapping"], organisation)
         try:
             if output == "text":
-                batch = self._with_progress(format_name, path, organisation, user)
+                batch = self._with_progress(format_name, path, organisation, user, reader)
             else:
-                batch = run_import(format_name, path, organisation=organisation, user=user)
+                batch = run_import(
+                    format_name, path, organisation=organisation, user=user, options=reader
+                )
         except ImportRefused as exc:
             raise CommandError(str(exc)) from None
         except Exception as exc:
@@ -86,6 +97,18 @@ class Command(BaseCommand):
                 ) from None
         return source_organisation(module.NAME)
 
+    def _mapping(self, name, organisation):
+        """A YAML file stays a path (the format reads it); a saved mapping's name becomes its
+        spec, the importing organisation's own first."""
+        from salama.interchange.models import ColumnMapping
+
+        if Path(name).suffix in (".yaml", ".yml", ".json") or Path(name).is_file():
+            return name
+        saved = ColumnMapping.objects.filter(name=name, organisation=organisation).first()
+        if saved is None:
+            return name  # the format looks it up, or says it does not exist
+        return {**saved.spec, "name": saved.name}
+
     def _user(self, username):
         if not username:
             return None
@@ -94,7 +117,7 @@ class Command(BaseCommand):
         except get_user_model().DoesNotExist:
             raise CommandError(f"No user {username!r}.") from None
 
-    def _with_progress(self, format_name, path, organisation, user):
+    def _with_progress(self, format_name, path, organisation, user, reader=None):
         console = Console(stderr=True)
         size = Path(path).stat().st_size if Path(path).is_file() else 0
         show = console.is_terminal and size >= PROGRESS_FROM_BYTES
@@ -113,7 +136,12 @@ class Command(BaseCommand):
                 progress.update(task, completed=done, total=total, rows=rows)
 
             return run_import(
-                format_name, path, organisation=organisation, user=user, progress=advance
+                format_name,
+                path,
+                organisation=organisation,
+                user=user,
+                progress=advance,
+                options=reader,
             )
 
     def _print_report(self, batch, hint=True):
