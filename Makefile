@@ -27,8 +27,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
+# Every benchmark, full size (hours on 2 cores); BENCH_ARGS=--quick for a small run of each.
+BENCH_SCRIPTS := run importers exports linkage analytics registry risk
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	@for script in $(BENCH_SCRIPTS); do \
+	  echo "== bench/$$script.py $(BENCH_ARGS)"; \
+	  $(BIN)/python bench/$$script.py $(BENCH_ARGS) || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

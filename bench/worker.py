@@ -8,6 +8,7 @@ Django's test client. Each prints one JSON object on its last line of output.
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -50,7 +51,30 @@ def import_file(path: str) -> dict:
     started = time.perf_counter()
     batch = run_import("awsd", path, organisation=organisation)
     seconds = time.perf_counter() - started
-    return batch.report() | {"seconds": seconds, "rows_per_second": batch.rows_read / seconds}
+    # The runner reads and converts in a forked child (see runner._Conversions): its peak
+    # memory is reported beside this process's, and the two are added up against the target.
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    reader = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return batch.report() | {
+        "seconds": seconds,
+        "rows_per_second": batch.rows_read / seconds,
+        "writer_peak_rss_mb": round(peak_of_this_program_kib() / 1024, 1),
+        "reader_peak_rss_mb": round(reader.ru_maxrss / 1024, 1),
+        "writer_cpu_s": round(own.ru_utime + own.ru_stime, 1),
+        "reader_cpu_s": round(reader.ru_utime + reader.ru_stime, 1),
+    }
+
+
+def peak_of_this_program_kib() -> int:
+    """This process's peak RSS since it started this program (VmHWM).
+
+    Not ``getrusage``: Linux carries a process's peak across ``exec``, so a worker started by
+    a large parent (the benchmark, after DuckDB) would report the parent's size.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def percentile(values: list[float], share: float) -> float:

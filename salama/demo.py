@@ -354,9 +354,9 @@ def load(*, awsd_files=AWSD_FILES, progress=None) -> DemoReport:
 
 
 # Apps that add demo data of their own, in this order (analytics' synthetic UN personnel data
-# first: the registry and risk demos build on incidents). Each has ``demo.load_demo(
-# organisations, users) -> dict`` of counts, idempotent like the rest of the demo.
-APPS_WITH_DEMO = ("analytics", "registry", "risk")
+# first: the registry and risk demos build on incidents; linkage last, over all of them). Each
+# has ``demo.load_demo(organisations, users) -> dict`` of counts, idempotent like the rest.
+APPS_WITH_DEMO = ("analytics", "registry", "risk", "linkage")
 
 
 def _demo_module(app: str):

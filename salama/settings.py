@@ -253,6 +253,11 @@ LOGGING = {
 # Run the worker with `salama db_worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Registry: a case with no Government response or justice milestone for this long is overdue;
+# documents attached to cases are refused above this size.
+REGISTRY_OVERDUE_DAYS = envint("SALAMA_REGISTRY_OVERDUE_DAYS", 90)
+REGISTRY_MAX_DOCUMENT_BYTES = envint("SALAMA_REGISTRY_MAX_DOCUMENT_MB", 20) * 1024 * 1024
+
 # E-mail (case reminders): printed to the console unless an SMTP host is configured.
 EMAIL_HOST = env("SALAMA_EMAIL_HOST")
 if EMAIL_HOST:

@@ -9,8 +9,10 @@ class AnalyticsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from salama.analytics.signals import incident_changed
+        from salama.analytics.signals import import_finished, incident_changed
         from salama.incidents.models import Incident
+        from salama.interchange.signals import import_finished as import_finished_signal
 
         post_save.connect(incident_changed, sender=Incident, dispatch_uid="analytics-refresh")
         post_delete.connect(incident_changed, sender=Incident, dispatch_uid="analytics-refresh-d")
+        import_finished_signal.connect(import_finished, dispatch_uid="analytics-refresh-import")

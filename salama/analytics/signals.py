@@ -21,3 +21,8 @@ def incident_changed(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
     if any(entry[1] is _schedule for entry in connection.run_on_commit):
         return
     transaction.on_commit(_schedule, using=using)
+
+
+def import_finished(sender, batch=None, **kwargs) -> None:
+    """A finished import (its new rows were bulk-inserted, without post_save)."""
+    transaction.on_commit(_schedule)

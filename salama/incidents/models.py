@@ -222,6 +222,8 @@ class Incident(models.Model):
             # newest first, not every incident (3 s at a million when the door hides them).
             models.Index(fields=["status", "date"]),
             models.Index(fields=["marking", "date"]),
+            # The analytics snapshot's incremental refresh reads what changed since its last run.
+            models.Index(fields=["updated_at"]),
             models.Index(Upper("reference"), name="incident_reference_upper"),
         ]
         constraints = [

@@ -23,6 +23,7 @@ from salama.incidents.models import (
     RoadCrash,
     Source,
 )
+from salama.incidents.signals import incident_submitted
 from salama.organisations.choices import Role
 from salama.organisations.models import has_role, organisation_ids
 
@@ -300,13 +301,15 @@ def submit(incident: Incident, user) -> Incident:
                 "or say what premises, vehicles or supplies were hit."
             )
         )
-    return _move(
+    submitted = _move(
         incident,
         user,
         to=c.Status.SUBMITTED,
         allowed_from=(c.Status.DRAFT,),
         stamp={"submitted_at": timezone.now()},
     )
+    transaction.on_commit(lambda: incident_submitted.send(Incident, incident=submitted, user=user))
+    return submitted
 
 
 def endorse(incident: Incident, user) -> Incident:

@@ -15,7 +15,7 @@ from raw ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) in large batches, one
 per batch, with incident ids reserved up front so persons and sources can point at them without
 reading anything back. Most of the time is the databases' own work: SQLite's B-trees for the
 incident's ten indexes and its FTS5 search index (filled per batch, see
-:func:`_search_index_in_bulk`), PostgreSQL's trigram indexes.
+:func:`search_index_in_bulk`), PostgreSQL's trigram indexes.
 """
 
 import bisect
@@ -629,19 +629,22 @@ def reserve_incident_ids(count: int) -> Sequence[int]:
             return [row[0] for row in cursor.fetchall()]
         # SQLite AUTOINCREMENT hands out max(rowid, sqlite_sequence) + 1: moving the counter
         # past our range reserves it, even against writers that start after this commits.
-        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {connection.ops.quote_name(table)}")
-        highest = cursor.fetchone()[0]
+        # The write comes first, so the transaction holds the write lock before it reads
+        # (a read first could be overtaken by another writer and fail to upgrade its lock).
+        qn = connection.ops.quote_name
+        cursor.execute(
+            "UPDATE sqlite_sequence SET seq = max(seq, "
+            f"(SELECT coalesce(max(id), 0) FROM {qn(table)})) + %s WHERE name = %s",
+            [count, table],
+        )
+        if cursor.rowcount == 0:
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) "
+                f"SELECT %s, coalesce(max(id), 0) + %s FROM {qn(table)}",
+                [table, count],
+            )
         cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-        row = cursor.fetchone()
-        highest = max(highest, row[0] if row else 0)
-        if row:
-            cursor.execute(
-                "UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [highest + count, table]
-            )
-        else:
-            cursor.execute(
-                "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, highest + count]
-            )
+        highest = cursor.fetchone()[0] - count
         return range(highest + 1, highest + 1 + count)
 
 
@@ -698,12 +701,12 @@ def generate(
     try:
         # Rows point only at incidents of their own batch and at an existing organisation, so
         # SQLite's per-row foreign-key look-ups are skipped (Django's loaddata does the same).
-        with connection.constraint_checks_disabled(), _bigger_page_cache():
+        with connection.constraint_checks_disabled(), bigger_page_cache():
             for incidents, persons, sources, crashes in _batches(factory, ids, batch_size):
                 with (
                     transaction.atomic(),
                     connection.cursor() as cursor,
-                    _search_index_in_bulk(cursor, incidents[0][0], incidents[-1][0]),
+                    search_index_in_bulk(cursor, incidents[0][0], incidents[-1][0]),
                 ):
                     _insert(cursor, Incident, INCIDENT_FIELDS, incidents, incident_constants)
                     _insert(cursor, AffectedPerson, PERSON_FIELDS, persons)
@@ -730,7 +733,7 @@ def generate(
 
 
 @contextlib.contextmanager
-def _search_index_in_bulk(cursor, first_id: int, last_id: int):
+def search_index_in_bulk(cursor, first_id: int, last_id: int):
     """SQLite: index the batch's incidents for search in one statement, not row by row.
 
     Migration incidents/0002 keeps an FTS5 table over narrative and place in step with a
@@ -760,7 +763,7 @@ def _search_index_in_bulk(cursor, first_id: int, last_id: int):
 
 
 @contextlib.contextmanager
-def _bigger_page_cache(kib: int = 256 * 1024):
+def bigger_page_cache(kib: int = 256 * 1024):
     """SQLite: a bigger page cache for this connection while it writes, so that the indexes'
     pages stay in memory; the setting is put back afterwards."""
     if connection.vendor != "sqlite":

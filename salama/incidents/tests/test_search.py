@@ -191,3 +191,13 @@ def test_postgresql_can_answer_from_the_trigram_indexes(jalalabad):
         plan = Incident.objects.search("lalab").order_by().explain()
     assert "incident_narrative_trgm" in plan and "incident_place_trgm" in plan
     assert "incident_reference_upper" in plan
+
+
+@sqlite_only
+@pytest.mark.django_db
+def test_the_search_table_buffers_a_whole_import_chunk_before_writing_a_segment():
+    """Migration 0004: without it, each chunk of an import writes dozens of small segments
+    that FTS5 must then merge, at a cost that grows with the index."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT v FROM {SEARCH_TABLE}_config WHERE k = 'hashsize'")
+        assert cursor.fetchone()[0] == 64 * 2**20

@@ -1,0 +1,117 @@
+"""The registry's taxonomies (domain.md §8.2): stable stored codes, translatable labels."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+    DECLINED = "declined", _("Declined")
+
+
+ACTIVE_STATUSES = (CaseStatus.OPEN,)
+
+
+class Offence(models.TextChoices):
+    KILLING = "killing", _("Killing")
+    SERIOUS_INJURY = "serious_injury", _("Serious injury")
+    SEXUAL_ASSAULT = "sexual_assault", _("Sexual assault")
+    ABDUCTION = "abduction", _("Abduction / hostage-taking")
+    ARREST_DETENTION = "arrest_detention", _("Arbitrary arrest or detention")
+    OTHER = "other", _("Other serious crime")
+
+
+class Channel(models.TextChoices):
+    NOTE_VERBALE = "note_verbale", _("Note verbale")
+    MEETING = "meeting", _("Meeting")
+    LETTER = "letter", _("Letter")
+    OTHER = "other", _("Other")
+
+
+class Authority(models.TextChoices):
+    FOREIGN_AFFAIRS = "mfa", _("Ministry of foreign affairs")
+    POLICE = "police", _("Police")
+    PROSECUTOR = "prosecutor", _("Prosecutor")
+    DE_FACTO = "de_facto", _("De facto authority")
+
+
+class Stage(models.TextChoices):
+    """Justice milestones in their order; the last four are outcomes (terminal)."""
+
+    REPORTED = "reported", _("Reported to the authorities")
+    INVESTIGATION = "investigation", _("Investigation opened")
+    SUSPECT = "suspect", _("Suspect identified")
+    ARREST = "arrest", _("Arrest made")
+    CHARGED = "charged", _("Charged")
+    TRIAL = "trial", _("Trial")
+    CONVICTED = "convicted", _("Convicted")
+    ACQUITTED = "acquitted", _("Acquitted")
+    CLOSED_NO_ACTION = "closed_no_action", _("Closed without action")
+    NO_INFORMATION = "no_information", _("No information")
+
+
+STAGE_RANK = {
+    Stage.REPORTED: 1,
+    Stage.INVESTIGATION: 2,
+    Stage.SUSPECT: 3,
+    Stage.ARREST: 4,
+    Stage.CHARGED: 5,
+    Stage.TRIAL: 6,
+    Stage.CONVICTED: 7,
+    Stage.ACQUITTED: 7,
+    Stage.CLOSED_NO_ACTION: 7,
+    Stage.NO_INFORMATION: 7,
+}
+TERMINAL_STAGES = {Stage.CONVICTED, Stage.ACQUITTED, Stage.CLOSED_NO_ACTION, Stage.NO_INFORMATION}
+# What each accountability figure counts as "reached" (an outcome implies the steps before it).
+REACHED_INVESTIGATION = {
+    Stage.INVESTIGATION,
+    Stage.SUSPECT,
+    Stage.ARREST,
+    Stage.CHARGED,
+    Stage.TRIAL,
+    Stage.CONVICTED,
+    Stage.ACQUITTED,
+}
+REACHED_CHARGE = {Stage.CHARGED, Stage.TRIAL, Stage.CONVICTED, Stage.ACQUITTED}
+
+
+class DetainingAuthority(models.TextChoices):
+    STATE = "state", _("State")
+    DE_FACTO = "de_facto", _("De facto authority")
+    NON_STATE = "non_state", _("Non-state actor")
+
+
+class AbductorType(models.TextChoices):
+    CRIMINAL = "criminal", _("Criminal group")
+    NSAG = "nsag", _("Non-state armed group")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class AbductionOutcome(models.TextChoices):
+    RELEASED = "released", _("Released")
+    RESCUED = "rescued", _("Rescued")
+    ESCAPED = "escaped", _("Escaped")
+    KILLED = "killed", _("Killed")
+    UNRESOLVED = "unresolved", _("Unresolved")
+
+
+class ConsentUse(models.TextChoices):
+    """Uses of a sexual-violence survivor's case that need the survivor's consent."""
+
+    AUTHORITIES = "authorities", _("Report to and follow up with the authorities")
+    STATISTICS = "statistics", _("Count in anonymous statistics")
+    REFERRAL = "referral", _("Referral to medical or psychosocial support")
+    LEGAL = "legal", _("Legal proceedings")
+    SHARING = "sharing", _("Share within the organisation beyond the named officers")
+
+
+class DocumentKind(models.TextChoices):
+    PDF = "pdf", "PDF"
+    PNG = "png", "PNG"
+    JPEG = "jpeg", "JPEG"
+    DOCX = "docx", "Word (DOCX)"
+    XLSX = "xlsx", "Excel (XLSX)"
+    TEXT = "text", _("Plain text")

@@ -1,0 +1,81 @@
+"""The daily digest of overdue cases, e-mailed to each case owner.
+
+A case is overdue when it is open and nothing has moved (no response from the authorities, no
+milestone) for REGISTRY_OVERDUE_DAYS (default 90) days. The e-mail carries case references
+only — never a name, and for restricted (sexual-violence) cases not even the offence — since
+mail leaves the system.
+"""
+
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salama.organisations.choices import Role
+from salama.organisations.models import Membership
+from salama.registry.models import Case, overdue_days
+
+
+def overdue_by_recipient(today=None) -> dict[str, list[Case]]:
+    """E-mail address → overdue cases. A case without an owner (or whose owner has no
+    address) goes to every case officer of its organisation, so that none goes silent."""
+    today = today or timezone.localdate()
+    digest: dict[str, list[Case]] = defaultdict(list)
+    officers: dict[int, list[str]] = {}
+    cases = Case.objects.overdue(today).select_related("owner").order_by("last_movement", "id")
+    for case in cases.iterator(chunk_size=2000):
+        if case.owner_id and case.owner.email:
+            digest[case.owner.email].append(case)
+            continue
+        if case.organisation_id not in officers:
+            officers[case.organisation_id] = sorted(
+                set(
+                    Membership.objects.filter(
+                        organisation_id=case.organisation_id, role=Role.CASE_OFFICER
+                    )
+                    .exclude(user__email="")
+                    .values_list("user__email", flat=True)
+                )
+            )
+        for address in officers[case.organisation_id]:
+            digest[address].append(case)
+    return dict(digest)
+
+
+def _line(case: Case, today) -> str:
+    what = _("restricted case") if case.sexual_violence else case.get_offence_display()
+    return _("%(ref)s — %(what)s, %(country)s — nothing moved for %(days)s days") % {
+        "ref": case.reference,
+        "what": what,
+        "country": case.country,
+        "days": case.days_since_movement(today),
+    }
+
+
+def send_reminders(today=None) -> dict:
+    today = today or timezone.localdate()
+    digest = overdue_by_recipient(today)
+    messages = []
+    for address, cases in sorted(digest.items()):
+        body = "\n".join(
+            [
+                _(
+                    "These cases have had no response and no milestone for %(days)s days or "
+                    "more. Please follow up with the authorities and record what happened."
+                )
+                % {"days": overdue_days()},
+                "",
+                *(_line(case, today) for case in cases),
+                "",
+            ]
+        )
+        subject = _("Salama: %(n)s overdue case(s)") % {"n": len(cases)}
+        messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [address]))
+    sent = send_mass_mail(messages, fail_silently=False) if messages else 0
+    return {
+        "recipients": len(digest),
+        "sent": sent,
+        "cases": len({c.pk for cases in digest.values() for c in cases}),
+    }
