@@ -64,6 +64,7 @@ from salama.interchange.formats import (
     read_csv,
     valid_country,
 )
+from salama.interchange.reading import ValueProblem, repair_coordinate
 from salama.organisations.choices import OrganisationType
 
 NAME = "awsd"
@@ -347,11 +348,24 @@ def _place(raw: dict, iid: str, country: str, context: Context, notes: list) -> 
         and -90 <= latitude <= 90
         and -180 <= longitude <= 180
     ):
-        raise _Problem(
-            "invalid_coordinates",
-            f"Incident {iid}: Latitude {lat_text[:30]!r}, Longitude {lon_text[:30]!r} "
-            "is not a coordinate (both are needed, within ±90 and ±180).",
-        )
+        # Public copies of AWSD carry "1.407.092.855" for 14.07092855 (a spreadsheet read the
+        # decimal point as a thousands separator): repaired only when one reading lands inside
+        # the country, else the row is quarantined.
+        try:
+            point = repair_coordinate(lat_text, lon_text, country, context.tolerance_km)
+        except ValueProblem as problem:
+            raise _Problem("invalid_coordinates", f"Incident {iid}: {problem}") from None
+        if point.repaired:
+            notes.append(("coordinates_repaired", f"Incident {iid}: {point.note}"))
+            return {
+                "latitude": point.latitude,
+                "longitude": point.longitude,
+                "coordinate_precision": c.CoordinatePrecision.APPROXIMATE,
+                "coordinates_obfuscated": True,
+                "coordinate_check": point.check,
+                "coordinate_note": point.note,
+            }
+        latitude, longitude = point.latitude, point.longitude
     check = coordinate_check(country, latitude, longitude, context.tolerance_km)
     note = ""
     if check.status == c.CoordinateCheckStatus.OUTSIDE:
