@@ -107,8 +107,6 @@ def test_it_refuses_to_run_without_debug_unless_forced(db, settings):
 
 
 def test_it_imports_an_awsd_file_once(db):
-    if not OLD_LAYOUT.exists():
-        pytest.skip("the AWSD files are not in the project")
     from salama.interchange.models import ImportBatch
 
     first = run_demo("--awsd-file", str(OLD_LAYOUT))

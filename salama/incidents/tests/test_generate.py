@@ -215,8 +215,6 @@ def test_the_shipped_distributions_rebuild_identically_from_the_awsd_file(tmp_pa
     from django.conf import settings
 
     awsd = settings.BASE_DIR / "interchange" / "data" / "awsd" / "awsd_1997-2022.csv"
-    if not awsd.exists():
-        pytest.skip("the AWSD file is not in the project")
     out = synthetic.write_distributions(awsd, out=tmp_path / "distributions.json")
     assert out.read_text() == synthetic.DISTRIBUTIONS.read_text()
 
