@@ -211,15 +211,14 @@ def _add_parts(assessment, general_threats, threat_events, measures):
         measure.save()
 
 
-@transaction.atomic
-def add_general_threat(*, user, assessment: Assessment, fields: dict) -> GeneralThreat:
-    """Rate one threat category (SRM step 4a); one rating per category and assessment."""
+def _add_to_draft(user, assessment: Assessment, item, exclude=()):
+    """Validate and save ``item`` (a part of ``assessment``), with before/after in the audit
+    log; only a draft its organisation's authors may edit."""
     if not can_edit(user, assessment):
         raise PermissionDenied(_("Only a draft of your organisation can be changed."))
     before = full_snapshot(assessment)
-    threat = GeneralThreat(assessment=assessment, **fields)
-    threat.full_clean()
-    threat.save()
+    item.full_clean(exclude=list(exclude))
+    item.save()
     audit.record(
         "risk.assessment.edit",
         actor=user,
@@ -227,25 +226,19 @@ def add_general_threat(*, user, assessment: Assessment, fields: dict) -> General
         before=before,
         after=full_snapshot(assessment),
     )
-    return threat
+    return item
+
+
+@transaction.atomic
+def add_general_threat(*, user, assessment: Assessment, fields: dict) -> GeneralThreat:
+    """Rate one threat category (SRM step 4a); one rating per category and assessment."""
+    return _add_to_draft(user, assessment, GeneralThreat(assessment=assessment, **fields))
 
 
 @transaction.atomic
 def add_threat_event(*, user, assessment: Assessment, fields: dict) -> ThreatEvent:
-    if not can_edit(user, assessment):
-        raise PermissionDenied(_("Only a draft of your organisation can be changed."))
-    before = full_snapshot(assessment)
     event = ThreatEvent(assessment=assessment, **fields)
-    event.full_clean(exclude=["risk_level", "residual_risk"])
-    event.save()
-    audit.record(
-        "risk.assessment.edit",
-        actor=user,
-        obj=assessment,
-        before=before,
-        after=full_snapshot(assessment),
-    )
-    return event
+    return _add_to_draft(user, assessment, event, exclude=["risk_level", "residual_risk"])
 
 
 @transaction.atomic
@@ -255,18 +248,7 @@ def add_measure(*, user, assessment: Assessment, fields: dict) -> Measure:
     event = fields.get("threat_event")
     if event is not None and event.assessment_id != assessment.pk:
         raise PermissionDenied(_("That threat event belongs to another assessment."))
-    before = full_snapshot(assessment)
-    measure = Measure(assessment=assessment, **fields)
-    measure.full_clean()
-    measure.save()
-    audit.record(
-        "risk.assessment.edit",
-        actor=user,
-        obj=assessment,
-        before=before,
-        after=full_snapshot(assessment),
-    )
-    return measure
+    return _add_to_draft(user, assessment, Measure(assessment=assessment, **fields))
 
 
 def can_track_measures(user, assessment: Assessment) -> bool:
