@@ -111,12 +111,12 @@ class Query:
 
 
 def _where(query: Query, user, state, con) -> tuple[list[str], list, bool]:
-    """The conditions on ``t`` for ``query``: door, merged, years, filters."""
+    """The conditions on ``t`` for ``query``: merged, stale permissions, years, filters (the
+    door itself is the source the rows are read from: ``store.door_source``)."""
     table = "persons" if query.measure == "persons" else "incidents"
     id_column = store.ID_COLUMN[table]
-    door, params = store.door_sql(user, "t", id_column, con)
-    conditions = [door, "t.status <> ?"]
-    params.append(str(c.Status.MERGED))
+    conditions = ["t.status <> ?"]
+    params = [str(c.Status.MERGED)]
     hidden = store.stale_guard(user, state)
     if hidden:
         hidden_table = store.hidden_table(con, hidden)
@@ -194,17 +194,19 @@ def sql_for(query: Query, user, state, con, *, ids: bool = False) -> tuple[str, 
                 "(an incident with a man and a woman affected would count twice)"
             )
     table = "persons" if query.measure == "persons" else "incidents"
-    conditions, params, regional = _where(query, user, state, con)
+    source, params = store.door_source(user, table, con)
+    conditions, where_params, regional = _where(query, user, state, con)
+    params += where_params
     join = " LEFT JOIN m49 m ON m.iso2 = t.country" if regional else ""
     value = "sum(t.count)" if table == "persons" else "count(*)"
     select = [f"{DIMENSIONS[d].column} AS {d}" for d in query.dimensions]
     if ids:
         key = store.ID_COLUMN[table]
-        return f"SELECT DISTINCT t.{key} AS id FROM {table} t{join} WHERE " + " AND ".join(
+        return f"SELECT DISTINCT t.{key} AS id FROM {source} t{join} WHERE " + " AND ".join(
             conditions
         ), params
     sql = (
-        f"SELECT {', '.join([*select, f'{value} AS value'])} FROM {table} t{join} "
+        f"SELECT {', '.join([*select, f'{value} AS value'])} FROM {source} t{join} "
         f"WHERE {' AND '.join(conditions)}"
     )
     if select:

@@ -45,10 +45,12 @@ def rates_per_10000(by: str, picked, user, *, year_from, year_to) -> dict | None
     q = query.Query("persons", (), filters, year_from, year_to)
     try:
         con.register("hc", table)
-        conditions, args, _ = query._where(q, user, state, con)
+        source, args = store.door_source(user, "persons", con)
+        conditions, where_args, _ = query._where(q, user, state, con)
+        args += where_args
         person_key, staff_key = KEYS[by]
         affected = con.execute(
-            f"SELECT t.year, {person_key}, sum(t.count) FROM persons t "
+            f"SELECT t.year, {person_key}, sum(t.count) FROM {source} t "
             "JOIN hc ON hc.organisation_id = t.person_organisation_id "
             "AND hc.country = t.country AND hc.year = t.year "
             "LEFT JOIN m49 m ON m.iso2 = t.country "

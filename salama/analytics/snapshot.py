@@ -40,6 +40,8 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection
 
+from salama.core import markings
+from salama.incidents import choices as c
 from salama.incidents.models import (
     AffectedPerson,
     Incident,
@@ -62,6 +64,40 @@ SYNTHETIC_SYSTEMS = ("synthetic-un",)
 # Hexagons for the density map: resolution 3 is about 12,000 km² a cell (a city and its
 # surroundings), coarse enough that no cell points at a single compound.
 H3_RESOLUTION = 3
+# The layout of the files; a snapshot written by another layout is ignored (refresh again).
+FORMAT = 2
+
+# Who may see a row, by its marking and status (the door's classes, precomputed so the door
+# is a comparison of one small integer for most rows; see store.door_source):
+ACCESS_EVERYONE = 0  # TLP:CLEAR and TLP:GREEN past draft: every signed-in user
+ACCESS_ORGANISATION = 1  # TLP:AMBER(+STRICT), and CLEAR/GREEN drafts: the owning organisation
+ACCESS_NAMED = 2  # TLP:RED: the reporter and the people named on the record
+ACCESS_NOBODY = 3  # an unknown marking
+
+
+def access_sql(marking: str = "marking", status: str = "status") -> str:
+    """The DuckDB expression of a row's access class (``ACCESS_*``)."""
+
+    def listed(values) -> str:
+        return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+    return (
+        f"CAST(CASE WHEN {marking} IN ({listed(markings.INSTANCE_WIDE)}) "
+        f"THEN CASE WHEN {status} = '{c.Status.DRAFT}' THEN {ACCESS_ORGANISATION} "
+        f"ELSE {ACCESS_EVERYONE} END "
+        f"WHEN {marking} IN ({listed(markings.ORGANISATION_ONLY)}) THEN {ACCESS_ORGANISATION} "
+        f"WHEN {marking} IN ({listed(markings.NAMED_ONLY)}) THEN {ACCESS_NAMED} "
+        f"ELSE {ACCESS_NOBODY} END AS UTINYINT)"
+    )
+
+
+# Full refreshes write rows in this order: the door's branches then skip whole row groups
+# (store.door_source), and the usual groupings find long runs of equal keys (faster
+# aggregation, smaller files).
+SORT_KEYS = {
+    "incidents": ("access", "year", "month", "country"),
+    "persons": ("access", "year", "cause", "impact", "recruitment", "gender"),
+}
 
 # Incident columns read from the database: (column in the table, Arrow type).
 INCIDENT_COLUMNS = (
@@ -126,14 +162,20 @@ class State:
     started_at: float = 0.0  # when the refresh that made this state began reading
     incidents: int = 0
     persons: int = 0
+    format: int = FORMAT
 
     @classmethod
     def load(cls) -> "State | None":
+        """The current state, or None when there is none or it was written in another
+        layout (an upgrade): the next refresh is then a full one."""
         path = directory() / "state.json"
         try:
-            return cls(**json.loads(path.read_text()))
+            data = json.loads(path.read_text())
         except FileNotFoundError:
             return None
+        if data.get("format") != FORMAT:
+            return None
+        return cls(**data)
 
     def save(self) -> None:
         _atomic_write_text(directory() / "state.json", json.dumps(self.__dict__, indent=1))
@@ -350,15 +392,50 @@ def _write(table: str, ids, generation: int) -> tuple[str, int]:
     schema = _with_derived(empty, generation, synthetic).schema
     rows = 0
     try:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        # Read fast and lightly compressed, then ``finish`` adds the access class and sorts.
+        with pq.ParquetWriter(tmp, schema, compression="lz4") as writer:
             for batch in _batches(sql, params, columns):
                 writer.write_batch(_with_derived(batch, generation, synthetic))
                 rows += batch.num_rows
-        os.replace(tmp, folder / name)
+        finish(tmp, folder / name, table, sort=ids is None)
     finally:
         if tmp.exists():
             tmp.unlink()
     return name, rows
+
+
+def finish(source: Path, target: Path, table: str, sort: bool = True) -> None:
+    """Write ``source`` (a Parquet file of ``table``'s rows) to ``target`` as the snapshot
+    keeps it: with the ``access`` class where rows carry a marking, in ``SORT_KEYS`` order
+    (``sort``; deltas of an incremental refresh are small and left as read), compressed."""
+    import duckdb
+
+    def literal(path: Path) -> str:
+        return "'" + str(path).replace("'", "''") + "'"
+
+    con = duckdb.connect()
+    try:
+        names = {
+            row[0]
+            for row in con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({literal(source)})"
+            ).fetchall()
+        }
+        extra = f", {access_sql()} AS access" if {"marking", "status"} <= names else ""
+        order = ""
+        if sort and table in SORT_KEYS:
+            order = " ORDER BY " + ", ".join(SORT_KEYS[table])
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            con.execute(
+                f"COPY (SELECT *{extra} FROM read_parquet({literal(source)}){order}) "
+                f"TO {literal(tmp)} (FORMAT parquet, COMPRESSION zstd)"
+            )
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    finally:
+        con.close()
 
 
 # -- refreshing -----------------------------------------------------------------------------

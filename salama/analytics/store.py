@@ -1,9 +1,9 @@
 """DuckDB over the snapshot: the views, the UN M49 regions, and the permission door in SQL.
 
-:func:`door_sql` is ``Incident.objects.visible_to`` written for DuckDB: the same CASE over
-marking, status, owning organisation, reporter and named recipients, with the user's
-organisations and id as bound parameters. ``test_door.py`` proves both doors agree for every
-persona, TLP marking and status.
+:func:`door_source` is ``Incident.objects.visible_to`` written for DuckDB: the same rules over
+each row's access class (from marking and status), owning organisation, reporter and named
+recipients, with the user's organisations and id as bound parameters. ``test_door.py``
+proves both doors agree for every persona, TLP marking and status.
 """
 
 import datetime
@@ -15,8 +15,6 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from salama.analytics import snapshot
-from salama.core import markings
-from salama.incidents import choices as c
 from salama.organisations.models import organisation_ids
 
 M49_FILE = Path(__file__).parent / "data" / "m49.csv"
@@ -76,51 +74,43 @@ def connect(state: "snapshot.State | None" = None, fresh: bool = False):
     return con
 
 
-def door_sql(user, alias: str, id_column: str, con=None) -> tuple[str, list]:
-    """The SQL condition (and its parameters) for rows of incidents ``user`` may see.
+def door_source(user, table: str, con) -> tuple[str, list]:
+    """What to put after ``FROM`` to read only the rows of ``table`` (``incidents`` or
+    ``persons``) that ``user`` may see, and its parameters.
 
     ``user=None`` is the operator (commands run by whoever runs the server): everything.
-    With ``con``, the user's named (TLP:RED) incidents are looked up once and bound as a list.
+    Otherwise a UNION ALL of the three access classes (``snapshot.ACCESS_*``, computed from
+    marking and status when the row was written): each branch is a plain filter that DuckDB
+    pushes into the Parquet scan, and the files are sorted by access class first, so the
+    organisation's and the named branches skip most of the file.
     """
     if user is None:
-        return "TRUE", []
+        return table, []
     if not getattr(user, "is_authenticated", False):
-        return "FALSE", []
+        return f"(SELECT * FROM {table} WHERE FALSE)", []
+    id_column = ID_COLUMN[table]
     own = [int(i) for i in organisation_ids(user)]
-    if con is not None:
-        named = [
-            int(row[0])
-            for row in con.execute(
-                "SELECT DISTINCT incident_id FROM recipients WHERE user_id = ?", [int(user.pk)]
-            ).fetchall()
-        ]
-        named_sql, named_params = in_list(f"{alias}.{id_column}", named)
-    else:
-        named_sql = (
-            f"{alias}.{id_column} IN (SELECT r.incident_id FROM recipients r WHERE r.user_id = ?)"
-        )
-        named_params = [int(user.pk)]
-    wide, wide_params = in_list(f"{alias}.marking", [str(m) for m in markings.INSTANCE_WIDE])
-    org, org_params = in_list(f"{alias}.marking", [str(m) for m in markings.ORGANISATION_ONLY])
-    red, red_params = in_list(f"{alias}.marking", [str(m) for m in markings.NAMED_ONLY])
-    mine, mine_params = in_list(f"{alias}.organisation_id", own)
-    sql = (
-        f"(CASE WHEN {wide} THEN ({alias}.status <> ? OR {mine}) "
-        f"WHEN {org} THEN {mine} "
-        f"WHEN {red} THEN (coalesce({alias}.reported_by_id = ?, FALSE) OR {named_sql}) "
-        f"ELSE FALSE END)"
-    )
-    params = [
-        *wide_params,
-        str(c.Status.DRAFT),
-        *mine_params,
-        *org_params,
-        *mine_params,
-        *red_params,
-        int(user.pk),
-        *named_params,
+    named = [
+        int(row[0])
+        for row in con.execute(
+            "SELECT DISTINCT incident_id FROM recipients WHERE user_id = ?", [int(user.pk)]
+        ).fetchall()
     ]
-    return sql, params
+    branches = [f"SELECT * FROM {table} WHERE access = {snapshot.ACCESS_EVERYONE}"]
+    params = []
+    if own:
+        mine, mine_params = in_list("organisation_id", own)
+        branches.append(
+            f"SELECT * FROM {table} WHERE access = {snapshot.ACCESS_ORGANISATION} AND {mine}"
+        )
+        params += mine_params
+    named_sql, named_params = in_list(id_column, named)
+    branches.append(
+        f"SELECT * FROM {table} WHERE access = {snapshot.ACCESS_NAMED} "
+        f"AND (coalesce(reported_by_id = ?, FALSE) OR {named_sql})"
+    )
+    params += [int(user.pk), *named_params]
+    return "(" + " UNION ALL ".join(branches) + ")", params
 
 
 def in_list(expression: str, values: list) -> tuple[str, list]:
@@ -143,7 +133,7 @@ def stale_guard(user, state: "snapshot.State") -> list[int]:
     several charts checks the database's door once.
     """
     if user is None or not getattr(user, "is_authenticated", False):
-        return []  # the operator sees everything; an anonymous visitor nothing (door_sql)
+        return []  # the operator sees everything; an anonymous visitor nothing (door_source)
     from salama.incidents.models import Incident
 
     started = state.started_at or state.refreshed_at

@@ -65,3 +65,37 @@ def test_a_marking_raised_after_the_snapshot_hides_the_incident_at_once(reporter
     assert query.incident_ids("persons", user=outsider) == []
     assert query.total("persons", user=outsider) == 0
     assert query.total("persons", user=reporter) == 1
+
+
+def test_rates_count_only_the_people_each_persona_may_see(
+    every_kind, reporter, endorser, outsider, undp, nrc
+):
+    """Rates per 10,000 read the snapshot through the same door as every other figure."""
+    from django.db.models import Sum
+
+    from salama.analytics.models import Headcount
+    from salama.analytics.rates import rates_per_10000
+    from salama.incidents.models import AffectedPerson
+
+    for person in AffectedPerson.objects.select_related("incident"):  # staff of the owner
+        person.organisation_id = person.incident.organisation_id
+        person.save(update_fields=["organisation"])
+    Headcount.objects.create(organisation=undp, country="SS", year=2024, staff=4000)
+    Headcount.objects.create(organisation=nrc, country="SS", year=2024, staff=1000)
+    snapshot.refresh(full=True)
+    seen = set()
+    for name, user in personas(reporter, endorser, outsider).items():
+        people = AffectedPerson.objects.all() if user is None else AffectedPerson.objects
+        if user is not None:
+            people = people.visible_to(user)
+        affected = (
+            people.exclude(incident__status=c.Status.MERGED)
+            .filter(organisation__in=[undp, nrc], incident__country="SS")
+            .filter(incident__date__year=2024)
+            .aggregate(n=Sum("count"))["n"]
+            or 0
+        )
+        result = rates_per_10000("country", ["SS"], user, year_from=2024, year_to=2024)
+        assert result["rows"] == [["South Sudan", f"{affected * 10000 / 5000:.1f}"]], name
+        seen.add(affected)
+    assert len(seen) >= 3  # the personas see different people: the test can tell them apart

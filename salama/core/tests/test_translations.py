@@ -31,7 +31,7 @@ def parse_po(path):
     entries, entry, keyword = [], None, None
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = line.strip()
-        if not line:
+        if not line or line.startswith("#~"):  # blank, or an obsolete entry kept by makemessages
             continue
         if line.startswith("#"):
             if entry is not None and keyword is not None:  # a comment opens the next entry
