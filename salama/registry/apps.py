@@ -7,7 +7,11 @@ class RegistryConfig(AppConfig):
     verbose_name = "Victims-of-violence registry"
 
     def ready(self):
+        from salama.analytics.signals import open_cases_requested
         from salama.incidents.signals import incident_submitted
+        from salama.registry.report_hooks import open_cases
         from salama.registry.services import on_incident_submitted
 
         incident_submitted.connect(on_incident_submitted, dispatch_uid="registry-propose-cases")
+        # The annual report's Table G status list (analytics may not import the registry).
+        open_cases_requested.connect(open_cases, dispatch_uid="registry-table-g-status")

@@ -76,6 +76,10 @@ REACHED_INVESTIGATION = {
     Stage.ACQUITTED,
 }
 REACHED_CHARGE = {Stage.CHARGED, Stage.TRIAL, Stage.CONVICTED, Stage.ACQUITTED}
+# Milestones of a sexual-violence case that need the survivor's consent to legal proceedings
+# (from the charge onward: charge, trial, verdicts), beyond the consent to the authorities
+# that every milestone needs.
+NEEDS_LEGAL_CONSENT = frozenset(REACHED_CHARGE)
 
 
 class DetainingAuthority(models.TextChoices):
@@ -106,6 +110,17 @@ class ConsentUse(models.TextChoices):
     REFERRAL = "referral", _("Referral to medical or psychosocial support")
     LEGAL = "legal", _("Legal proceedings")
     SHARING = "sharing", _("Share within the organisation beyond the named officers")
+
+
+# What each consent allows in Salama, shown beside it on the case page. Referral is recorded
+# only: the referral itself happens outside Salama.
+CONSENT_GATES = {
+    ConsentUse.AUTHORITIES: _("Needed to log follow-up and record justice milestones."),
+    ConsentUse.STATISTICS: _("Needed to count the case in the accountability figures."),
+    ConsentUse.REFERRAL: _("Recorded for the officers; Salama does not refer anyone."),
+    ConsentUse.LEGAL: _("Needed to record a charge, a trial or a verdict."),
+    ConsentUse.SHARING: _("Needed to name another case officer on the case."),
+}
 
 
 class DocumentKind(models.TextChoices):

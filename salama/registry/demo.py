@@ -1,5 +1,7 @@
 """Demo cases for the demo case officer: one per offence, one overdue, one detention still
-open, one restricted sexual-violence case with consent recorded. Names are fictional.
+open, one restricted sexual-violence case with consent recorded. Names are fictional. The demo
+case officer is also the agency's survivor focal point (designated by the demo org admin), so
+restricted proposals from demo incidents reach them.
 
 Idempotent: each demo case is found by its slot ``demo:<key>`` before it is made.
 """
@@ -12,10 +14,11 @@ from django.utils import timezone
 from salama.incidents import choices as ic
 from salama.registry import choices as rc
 from salama.registry import services
-from salama.registry.models import Case
+from salama.registry.models import Case, SurvivorFocalPoint
 
 ORGANISATION = "UNDEMO"
 OFFICER = "case_officer"
+ORG_ADMIN = "org_admin"
 
 
 def _days_ago(n: int) -> datetime.date:
@@ -207,6 +210,12 @@ def _history(key: str, case: Case, officer):
 def load_demo(organisations: dict, users: dict) -> dict:
     organisation = organisations[ORGANISATION]
     officer = users[OFFICER]
+    admin = users.get(ORG_ADMIN)
+    focal_points = 0
+    designated = SurvivorFocalPoint.objects.filter(organisation=organisation, user=officer)
+    if admin and services.is_org_admin(admin, organisation.pk) and not designated.exists():
+        services.designate_focal_point(organisation, officer, admin)
+        focal_points = 1
     made = 0
     for key, fields, identity, days in CASES:
         slot = f"demo:{key}"
@@ -223,4 +232,8 @@ def load_demo(organisations: dict, users: dict) -> dict:
             case.refresh_from_db()
             _history(key, case, officer)
         made += 1
-    return {"registry cases": made, "registry cases in total": Case.objects.count()}
+    return {
+        "registry cases": made,
+        "registry cases in total": Case.objects.count(),
+        "survivor focal points": focal_points,
+    }

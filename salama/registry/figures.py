@@ -3,7 +3,9 @@
 Counting rules:
 - a case counts once it has been accepted or opened by hand (open or closed); proposals and
   declined proposals do not count;
-- a sexual-violence case counts only with the survivor's consent to statistics;
+- a sexual-violence case counts only with the survivor's consent to statistics, the newest
+  recorded (a withdrawal leaves it out again); how many were left out is given beside the
+  figures (``left_out_without_consent``), never which;
 - the year is the year of the offence (as incidents are counted by incident date);
 - "any Government response": at least one follow-up entry with a response received;
 - "days to first response": from the first follow-up entry to the first response received,
@@ -13,7 +15,8 @@ Counting rules:
   "no information" imply nothing);
 - open cases by age: days from opening to today, in four bands;
 - Table G: detentions with no release date, and abductions still unresolved, of cases not
-  declined, with days held to today.
+  declined, with days held to today; sexual-violence cases there too only with consent to
+  statistics (``table_g_left_out_without_consent`` says how many were left out).
 No figure carries an identity; Table G lists case references only.
 """
 
@@ -42,16 +45,31 @@ def _age_band(days: int) -> str:
     return OLDEST_BAND
 
 
-def counted(cases):
-    """Leave out the sexual-violence cases whose survivor has not consented (or has withdrawn
-    consent) to being counted in anonymous statistics: counting is a use of their case too."""
+def _with_statistics_consent(cases):
     latest = (
         Consent.objects.filter(case=OuterRef("pk"), use=rc.ConsentUse.STATISTICS)
         .order_by("-recorded_on", "-id")
         .values("given")[:1]
     )
-    return cases.annotate(statistics_consent=Subquery(latest)).filter(
+    return cases.annotate(statistics_consent=Subquery(latest))
+
+
+def counted(cases):
+    """Leave out the sexual-violence cases whose survivor has not consented (or has withdrawn
+    consent) to being counted in anonymous statistics: counting is a use of their case too."""
+    return _with_statistics_consent(cases).filter(
         Q(sexual_violence=False) | Q(statistics_consent=True)
+    )
+
+
+def left_out_without_consent(cases) -> int:
+    """How many of ``cases`` :func:`counted` leaves out: sexual-violence cases with no
+    consent to statistics recorded, or with a refusal or withdrawal as the newest."""
+    return (
+        _with_statistics_consent(cases)
+        .filter(sexual_violence=True)
+        .filter(Q(statistics_consent__isnull=True) | Q(statistics_consent=False))
+        .count()
     )
 
 
@@ -63,6 +81,7 @@ def accountability(cases=None, *, year: int | None = None, today=None) -> dict:
     )
     if year is not None:
         cases = cases.filter(date__year=year)
+    left_out = left_out_without_consent(cases)
     cases = counted(cases)
     rows = list(cases.values_list("pk", "country", "date", "status", "opened_on"))
     ids = [r[0] for r in rows]
@@ -124,13 +143,30 @@ def accountability(cases=None, *, year: int | None = None, today=None) -> dict:
                 "open_by_age": open_by_age,
             }
         )
-    return {"year": year, "as_of": today.isoformat(), "rows": table}
+    return {
+        "year": year,
+        "as_of": today.isoformat(),
+        "rows": table,
+        "left_out_without_consent": left_out,
+    }
+
+
+def _table_g_cases(cases):
+    return (Case.objects.all() if cases is None else cases).exclude(status=rc.CaseStatus.DECLINED)
+
+
+def _held(cases):
+    """Cases with a detention not yet released or an abduction not yet resolved."""
+    return cases.filter(
+        Q(detention__isnull=False, detention__release_date__isnull=True)
+        | Q(abduction__isnull=False, abduction__outcome=rc.AbductionOutcome.UNRESOLVED)
+    )
 
 
 def table_g(cases=None, *, today=None) -> list[dict]:
     """Arrests / detentions and abductions currently open, longest held first."""
     today = today or timezone.localdate()
-    cases = (Case.objects.all() if cases is None else cases).exclude(status=rc.CaseStatus.DECLINED)
+    cases = counted(_table_g_cases(cases))
     out = []
     for detention in Detention.objects.filter(
         case__in=cases.values("pk"), release_date__isnull=True
@@ -168,6 +204,9 @@ def table_g(cases=None, *, today=None) -> list[dict]:
 def all_figures(cases=None, *, year=None, today=None) -> dict:
     figures = accountability(cases, year=year, today=today)
     figures["table_g"] = table_g(cases, today=today)
+    figures["table_g_left_out_without_consent"] = left_out_without_consent(
+        _held(_table_g_cases(cases))
+    )
     return figures
 
 

@@ -11,7 +11,15 @@ from salama.organisations.choices import Role
 from salama.organisations.models import Organisation
 from salama.registry import choices as rc
 from salama.registry import services
-from salama.registry.models import Abduction, Case, Consent, Detention, FollowUp, Milestone
+from salama.registry.models import (
+    Abduction,
+    Case,
+    Consent,
+    Detention,
+    FollowUp,
+    Milestone,
+    SurvivorFocalPoint,
+)
 from salama.registry.services import CASE_FIELDS
 
 
@@ -292,4 +300,24 @@ class DocumentForm(forms.Form):
         self.fields["milestone"].queryset = case.milestones.all()
         self.fields["milestone"].label_from_instance = lambda m: (
             f"{m.date} · {m.get_stage_display()}"
+        )
+
+
+class DesignateFocalPointForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("Case officer"), queryset=None)
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = (
+            get_user_model()
+            .objects.filter(
+                memberships__organisation=organisation, memberships__role=Role.CASE_OFFICER
+            )
+            .exclude(
+                pk__in=SurvivorFocalPoint.objects.filter(organisation=organisation).values(
+                    "user_id"
+                )
+            )
+            .distinct()
+            .order_by("username")
         )

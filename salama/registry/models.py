@@ -63,8 +63,9 @@ class CaseQuerySet(models.QuerySet):
         """The registry's door: the cases ``user`` may open, identity included.
 
         - case officers of the affected person's organisation see its cases;
-        - a sexual-violence case, once accepted, only to the officers named on it, or to an
-          officer of that organisation holding an unexpired break-glass grant;
+        - a sexual-violence case only to the officers named on it, or to an officer of that
+          organisation holding an unexpired break-glass grant; while it is a proposal (nobody
+          named yet), also to the organisation's survivor focal points, who take it on;
         - everybody else (analysts, endorsers, other organisations, anonymous): nothing.
         """
         orgs = officer_organisation_ids(user)
@@ -73,16 +74,20 @@ class CaseQuerySet(models.QuerySet):
         now = timezone.now()
         named = CaseOfficer.objects.filter(case=models.OuterRef("pk"), user=user)
         glass = BreakGlass.objects.filter(case=models.OuterRef("pk"), user=user, expires_at__gt=now)
+        focal = SurvivorFocalPoint.objects.filter(
+            organisation=models.OuterRef("organisation_id"), user=user
+        )
         restricted_ok = (
-            Q(status=rc.CaseStatus.PROPOSED) | Q(models.Exists(named)) | Q(models.Exists(glass))
+            (Q(status=rc.CaseStatus.PROPOSED) & Q(models.Exists(focal)))
+            | Q(models.Exists(named))
+            | Q(models.Exists(glass))
         )
         return self.filter(Q(organisation_id__in=orgs) & (Q(sexual_violence=False) | restricted_ok))
 
     def reachable_for_break_glass(self, user):
-        """Restricted cases an officer of the organisation may ask emergency access to."""
-        return self.filter(
-            organisation_id__in=officer_organisation_ids(user), sexual_violence=True
-        ).exclude(status=rc.CaseStatus.PROPOSED)
+        """Restricted cases an officer of the organisation may ask emergency access to,
+        proposals included (a case officer who is not a focal point reaches one only this way)."""
+        return self.filter(organisation_id__in=officer_organisation_ids(user), sexual_violence=True)
 
     def with_status(self, status: str):
         """By status, through the generated ``queue`` column that the indexes lead with."""
@@ -244,6 +249,35 @@ class CaseOfficer(models.Model):
 
     def __str__(self):
         return f"{self.user_id} on {self.case_id}"
+
+
+class SurvivorFocalPoint(models.Model):
+    """A case officer whom the organisation's admin has designated to take in proposed
+    sexual-violence cases: while such a case is a proposal, only they see it."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="survivor_focal_points"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="survivor_focal_points"
+    )
+    designated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    designated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organisation", "user__username"]
+        verbose_name = _("survivor focal point")
+        verbose_name_plural = _("survivor focal points")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "user"], name="registry_unique_survivor_focal_point"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} @ {self.organisation}"
 
 
 class Identity(models.Model):
@@ -422,6 +456,17 @@ class Consent(models.Model):
         return f"{self.use}: {self.given}"
 
 
+class BreakGlassQuerySet(models.QuerySet):
+    def for_review_by(self, user):
+        """The uses of break-glass on cases of the organisations where ``user`` is an admin:
+        what the review page lists. Admins see who, which case (its reference), when and why,
+        never the case itself."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        admin_of = user.memberships.filter(role=Role.ORG_ADMIN).values("organisation_id")
+        return self.filter(case__organisation_id__in=admin_of)
+
+
 class BreakGlass(models.Model):
     """Emergency access by a case officer not named on a restricted case: time-limited,
     with a reason, audited and reported to the organisation's admins."""
@@ -431,12 +476,28 @@ class BreakGlass(models.Model):
     reason = models.TextField(_("reason"))
     at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
+    # An organisation admin looks at each use afterwards (the break-glass review page).
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+
+    objects = BreakGlassQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at"]
 
     def __str__(self):
         return f"break-glass by {self.user_id} on {self.case_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at > timezone.now()
 
 
 class Document(models.Model):

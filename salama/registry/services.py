@@ -1,5 +1,6 @@
 """What case officers do with cases: propose, accept or decline, edit, log follow-up and
-milestones, keep identities, record consent, break the glass, close.
+milestones, keep identities, record consent, break the glass, close; and what organisation
+admins do: designate survivor focal points, review break-glass uses.
 
 Views, commands and the incident-submitted receiver all call these functions, which check
 permissions, write the audit log and refuse stale edits. Every change runs in one transaction.
@@ -31,6 +32,7 @@ from salama.registry.models import (
     FollowUp,
     Identity,
     Milestone,
+    SurvivorFocalPoint,
     officer_organisation_ids,
 )
 
@@ -126,8 +128,9 @@ def _require_active(case: Case):
 
 def _require_taken_on(case: Case):
     """Identities, consent and documents only on a case someone has accepted (open or
-    closed): a proposal is seen by every case officer of the organisation, even when it is
-    about sexual violence, so it must hold nothing that identifies the person."""
+    closed): a proposal is seen by every case officer of the organisation (by all its
+    survivor focal points when it is about sexual violence), so it must hold nothing that
+    identifies the person."""
     if case.status not in (rc.CaseStatus.OPEN, rc.CaseStatus.CLOSED):
         raise CaseError(
             _("%(ref)s is %(status)s: accept it before recording anything about the person.")
@@ -137,6 +140,19 @@ def _require_taken_on(case: Case):
 
 def is_named(user, case: Case) -> bool:
     return CaseOfficer.objects.filter(case=case, user=user).exists()
+
+
+def is_org_admin(user, organisation_id: int) -> bool:
+    return has_role(user, organisation_id, Role.ORG_ADMIN)
+
+
+def _org_admin_emails(organisation_id: int) -> list[str]:
+    admins = (
+        Membership.objects.filter(organisation_id=organisation_id, role=Role.ORG_ADMIN)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    return sorted(set(admins))
 
 
 # ---------------------------------------------------------------------------------- snapshot
@@ -206,6 +222,7 @@ def propose_for_incident(incident, user=None) -> list[Case]:
     """Propose a case for each person of a submitted incident who needs one. Idempotent:
     a slot that already has a case (proposed, open, declined or closed) gets nothing new."""
     made = []
+    waiting = []  # restricted proposals of organisations with no survivor focal point
     with transaction.atomic():
         # Serialise proposers of one incident (the receiver and `salama registry propose`).
         type(incident).objects.select_for_update().filter(pk=incident.pk).first()
@@ -237,7 +254,45 @@ def propose_for_incident(incident, user=None) -> list[Case]:
                 after=snapshot(case) | {"incident": incident.reference},
             )
             made.append(case)
+            if case.sexual_violence and not has_focal_point(case.organisation_id):
+                recipients = _org_admin_emails(case.organisation_id)
+                audit.record(
+                    "registry:intake:no_focal_point",
+                    actor=user,
+                    obj=case,
+                    after={"organisation": case.organisation_id, "admins_told": len(recipients)},
+                )
+                waiting.append((case, recipients))
+    # After the transaction, as for break-glass: mail is not rolled back.
+    for case, recipients in waiting:
+        _tell_admins_no_focal_point(case, recipients)
     return made
+
+
+def _tell_admins_no_focal_point(case: Case, recipients: list[str]):
+    """Only the pseudonymous reference leaves the system: not the offence, nor the person."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.urls import reverse
+
+    if not recipients:
+        return
+    send_mail(
+        _("Restricted case %(ref)s waits for a survivor focal point") % {"ref": case.reference},
+        _(
+            "A restricted case, %(ref)s, was proposed for %(org)s. No case officer can see it "
+            "until a survivor focal point is designated: only they see restricted proposals "
+            "and take them on.\n\nDesignate one or more case officers on the registry's "
+            "survivor focal points page (%(path)s).\n"
+        )
+        % {
+            "ref": case.reference,
+            "org": case.organisation.acronym,
+            "path": reverse("registry:focal_points"),
+        },
+        settings.DEFAULT_FROM_EMAIL,
+        recipients,
+    )
 
 
 def on_incident_submitted(sender, incident, user=None, **kwargs):
@@ -488,6 +543,20 @@ def has_consent(case: Case, use: str) -> bool:
     return bool(latest and latest.given)
 
 
+def consent_status(case: Case) -> dict:
+    """Each use → the newest consent recorded for it, or None when nobody has asked yet."""
+    latest = {}
+    for consent in case.consents.order_by("recorded_on", "id"):
+        latest[consent.use] = consent
+    return {rc.ConsentUse(use): latest.get(use) for use in rc.ConsentUse.values}
+
+
+def _require_consent(case: Case, use: str, field: str, message):
+    """A use of a restricted case that the survivor has not (or no longer) consented to."""
+    if case.sexual_violence and not has_consent(case, use):
+        raise ValidationError({field: message})
+
+
 def record_consent(case: Case, user, *, use: str, given: bool, recorded_on, note="") -> Consent:
     _require_open(user, case)
     _require_taken_on(case)
@@ -525,6 +594,19 @@ def name_officer(case: Case, by, officer) -> CaseOfficer:
         raise ValidationError(
             {"officer": _("Only case officers of the organisation can be named.")}
         )
+    others = case.named_officers.exclude(user=officer)
+    if others.exists() and not is_named(officer, case):
+        # The first officer (the one who took the case on) needs no consent; widening the
+        # circle does. Break-glass stays possible without it: it is the emergency path.
+        _require_consent(
+            case,
+            rc.ConsentUse.SHARING,
+            "officer",
+            _(
+                "The survivor has not consented to sharing the case beyond the named "
+                "officers: record that consent before naming another officer."
+            ),
+        )
     with transaction.atomic():
         named, created = CaseOfficer.objects.get_or_create(
             case=case, user=officer, defaults={"named_by": by}
@@ -561,12 +643,7 @@ def break_glass(case: Case, user, reason: str) -> BreakGlass:
             obj=case,
             after={"reason": reason, "expires_at": grant.expires_at},
         )
-    admins = (
-        Membership.objects.filter(organisation_id=case.organisation_id, role=Role.ORG_ADMIN)
-        .exclude(user__email="")
-        .values_list("user__email", flat=True)
-    )
-    recipients = sorted(set(admins))
+    recipients = _org_admin_emails(case.organisation_id)
     if recipients:
         send_mail(
             _("Emergency access to restricted case %(ref)s") % {"ref": case.reference},
@@ -583,6 +660,94 @@ def break_glass(case: Case, user, reason: str) -> BreakGlass:
             },
             settings.DEFAULT_FROM_EMAIL,
             recipients,
+        )
+    return grant
+
+
+# ------------------------------------------------------------------ organisation admins
+
+
+def has_focal_point(organisation_id: int) -> bool:
+    return SurvivorFocalPoint.objects.filter(organisation_id=organisation_id).exists()
+
+
+def designate_focal_point(organisation, user, by) -> SurvivorFocalPoint:
+    """An organisation admin designates one of its case officers to take in proposed
+    sexual-violence cases. Designating someone already designated changes nothing."""
+    if not is_org_admin(by, organisation.pk):
+        raise PermissionDenied(
+            _("Only an admin of %(org)s can designate its survivor focal points.")
+            % {"org": organisation}
+        )
+    if not has_role(user, organisation.pk, Role.CASE_OFFICER):
+        raise ValidationError(
+            {"user": _("Only case officers of the organisation can be survivor focal points.")}
+        )
+    with transaction.atomic():
+        focal, created = SurvivorFocalPoint.objects.get_or_create(
+            organisation=organisation, user=user, defaults={"designated_by": by}
+        )
+        if created:
+            audit.record(
+                "registry:focal_point:designate",
+                actor=by,
+                obj=organisation,
+                after={"user": user.pk, "username": user.get_username()},
+            )
+    return focal
+
+
+def undesignate_focal_point(organisation, user, by) -> bool:
+    """Remove a designation; cases the officer was already named on stay theirs."""
+    if not is_org_admin(by, organisation.pk):
+        raise PermissionDenied(
+            _("Only an admin of %(org)s can change its survivor focal points.")
+            % {"org": organisation}
+        )
+    with transaction.atomic():
+        removed, _n = SurvivorFocalPoint.objects.filter(
+            organisation=organisation, user=user
+        ).delete()
+        if removed:
+            audit.record(
+                "registry:focal_point:remove",
+                actor=by,
+                obj=organisation,
+                before={"user": user.pk, "username": user.get_username()},
+            )
+    return bool(removed)
+
+
+def review_break_glass(grant: BreakGlass, by) -> BreakGlass:
+    """An admin of the case's organisation marks a break-glass use as looked at."""
+    organisation_id = grant.case.organisation_id
+    if not is_org_admin(by, organisation_id):
+        raise PermissionDenied(
+            _("Only an admin of the case's organisation can review emergency access.")
+        )
+    with transaction.atomic():
+        grant = BreakGlass.objects.select_for_update().select_related("case").get(pk=grant.pk)
+        if grant.reviewed_at is not None:
+            raise CaseError(
+                _("This emergency access was already reviewed by %(user)s on %(at)s.")
+                % {
+                    "user": grant.reviewed_by.get_username() if grant.reviewed_by else "—",
+                    "at": f"{grant.reviewed_at:%Y-%m-%d %H:%M} UTC",
+                }
+            )
+        grant.reviewed_by = by
+        grant.reviewed_at = timezone.now()
+        grant.save(update_fields=["reviewed_by", "reviewed_at"])
+        audit.record(
+            "registry:break_glass:review",
+            actor=by,
+            obj=grant.case,
+            after={
+                "break_glass": grant.pk,
+                "user": grant.user_id,
+                "at": grant.at,
+                "reviewed_at": grant.reviewed_at,
+            },
         )
     return grant
 
@@ -671,6 +836,25 @@ def add_milestone(case: Case, user, *, stage: str, date, evidence: str) -> Miles
     _require_active(case)
     if not evidence.strip():
         raise ValidationError({"evidence": _("Say what shows this milestone was reached.")})
+    _require_consent(
+        case,
+        rc.ConsentUse.AUTHORITIES,
+        "stage",
+        _(
+            "The survivor has not consented to the authorities being involved: record that "
+            "consent before recording a justice milestone."
+        ),
+    )
+    if stage in rc.NEEDS_LEGAL_CONSENT:
+        _require_consent(
+            case,
+            rc.ConsentUse.LEGAL,
+            "stage",
+            _(
+                "The survivor has not consented to legal proceedings: record that consent "
+                "before recording a charge, a trial or a verdict."
+            ),
+        )
     with transaction.atomic():
         Case.objects.select_for_update().filter(pk=case.pk).first()
         last = case.milestones.order_by("-date", "-id").first()

@@ -8,6 +8,24 @@ urlpatterns = [
     path("", views.case_list, name="list"),
     path("new/", views.case_new, name="new"),
     path("figures/", views.figures_page, name="figures"),
+    # Organisation admins (before "<reference>/", which would take these paths).
+    path("focal-points/", views.focal_points, name="focal_points"),
+    path(
+        "focal-points/<int:organisation_id>/designate/",
+        views.focal_point_designate,
+        name="focal_point_designate",
+    ),
+    path(
+        "focal-points/<int:organisation_id>/remove/<int:user_id>/",
+        views.focal_point_remove,
+        name="focal_point_remove",
+    ),
+    path("emergency-access/", views.break_glass_log, name="break_glass_log"),
+    path(
+        "emergency-access/<int:grant_id>/reviewed/",
+        views.break_glass_review,
+        name="break_glass_review",
+    ),
     path("<str:reference>/", views.case_detail, name="detail"),
     path("<str:reference>/identity/", views.identity, name="identity"),
     path("<str:reference>/identity/edit/", views.identity_edit, name="identity_edit"),

@@ -1,5 +1,6 @@
 """The registry pages: case list, case page with timeline, a form per log entry, the printable
-and PDF summary, and the accountability figures.
+and PDF summary, the accountability figures; and for organisation admins, the survivor focal
+points and the break-glass review.
 
 Views stay thin: every read of a case goes through ``Case.objects.visible_to(user)`` and every
 write through ``services``. The identity is never decrypted for the list or the case page: it
@@ -20,15 +21,17 @@ from django.views.decorators.http import require_POST
 
 from salama.core import audit
 from salama.organisations.choices import Role
-from salama.organisations.models import Membership
+from salama.organisations.models import Membership, organisations_where
 from salama.registry import choices as rc
 from salama.registry import documents, figures, forms, services
 from salama.registry.models import (
     Abduction,
+    BreakGlass,
     Case,
     Detention,
     Document,
     FollowUp,
+    SurvivorFocalPoint,
     officer_organisation_ids,
     overdue_days,
 )
@@ -37,8 +40,17 @@ PER_PAGE = 50
 FIGURE_ROLES = (Role.CASE_OFFICER, Role.ANALYST, Role.ORG_ADMIN)
 
 
+def _admin_of(user):
+    return organisations_where(user, Role.ORG_ADMIN)
+
+
 def _forbidden(request):
-    return render(request, "registry/forbidden.html", status=403)
+    return render(
+        request,
+        "registry/forbidden.html",
+        {"is_org_admin": _admin_of(request.user).exists()},
+        status=403,
+    )
 
 
 def _case(request, reference) -> Case:
@@ -105,6 +117,7 @@ def case_list(request):
             "query": query.urlencode(),
             "overdue_days": overdue_days(),
             "proposals_waiting": waiting,
+            "is_org_admin": _admin_of(request.user).exists(),
         },
     )
 
@@ -165,8 +178,10 @@ def case_detail(request, reference):
         "days_silent": case.days_since_movement(),
         "has_identity": hasattr(case, "identity"),
         "named": case.named_officers.select_related("user"),
-        "consents": {use: services.has_consent(case, use) for use in rc.ConsentUse},
-        "consent_labels": dict(rc.ConsentUse.choices),
+        "consents": [
+            (use, latest, rc.CONSENT_GATES[use])
+            for use, latest in services.consent_status(case).items()
+        ],
         "follow_ups": case.follow_ups.all(),
         "documents": case.documents.all(),
         "incident_visible": _incident_visible(request.user, case),
@@ -575,5 +590,121 @@ def figures_page(request):
             "year": year,
             "age_bands": [name for _, name in figures.AGE_BANDS] + [figures.OLDEST_BAND],
             "csv_url": reverse("registry:figures"),
+            "is_org_admin": _admin_of(request.user).exists(),
         },
     )
+
+
+# ------------------------------------------------------------------- organisation admins
+
+
+@login_required
+def focal_points(request):
+    """The survivor focal points of each organisation the user administers, and how many
+    restricted proposals wait there (a count only: admins do not open cases)."""
+    organisations = list(_admin_of(request.user))
+    if not organisations:
+        return _forbidden(request)
+    sections = []
+    for organisation in organisations:
+        sections.append(
+            {
+                "organisation": organisation,
+                "focal_points": SurvivorFocalPoint.objects.filter(organisation=organisation)
+                .select_related("user", "designated_by")
+                .order_by("user__username"),
+                "form": forms.DesignateFocalPointForm(organisation=organisation),
+                "waiting": Case.objects.filter(
+                    organisation=organisation,
+                    sexual_violence=True,
+                    status=rc.CaseStatus.PROPOSED,
+                ).count(),
+            }
+        )
+    return render(request, "registry/focal_points.html", {"sections": sections})
+
+
+def _administered(request, organisation_id):
+    return get_object_or_404(_admin_of(request.user), pk=organisation_id)
+
+
+@login_required
+@require_POST
+def focal_point_designate(request, organisation_id):
+    organisation = _administered(request, organisation_id)
+    form = forms.DesignateFocalPointForm(request.POST, organisation=organisation)
+    if form.is_valid():
+        try:
+            services.designate_focal_point(organisation, form.cleaned_data["user"], request.user)
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            messages.success(
+                request,
+                _("%(user)s is now a survivor focal point of %(org)s.")
+                % {"user": form.cleaned_data["user"].get_username(), "org": organisation},
+            )
+    else:
+        messages.error(request, _("Choose a case officer of the organisation."))
+    return redirect("registry:focal_points")
+
+
+@login_required
+@require_POST
+def focal_point_remove(request, organisation_id, user_id):
+    organisation = _administered(request, organisation_id)
+    focal = get_object_or_404(
+        SurvivorFocalPoint.objects.select_related("user"),
+        organisation=organisation,
+        user_id=user_id,
+    )
+    services.undesignate_focal_point(organisation, focal.user, request.user)
+    messages.success(
+        request,
+        _("%(user)s is no longer a survivor focal point of %(org)s.")
+        % {"user": focal.user.get_username(), "org": organisation},
+    )
+    return redirect("registry:focal_points")
+
+
+REVIEWED_SHOWN = 100
+
+
+@login_required
+def break_glass_log(request):
+    """Every use of break-glass on cases of the organisations the user administers: the
+    ones waiting for review, then the latest reviewed."""
+    administered = _admin_of(request.user).count()
+    if not administered:
+        return _forbidden(request)
+    grants = BreakGlass.objects.for_review_by(request.user).select_related(
+        "user", "case", "case__organisation", "reviewed_by"
+    )
+    return render(
+        request,
+        "registry/break_glass_log.html",
+        {
+            "to_review": grants.filter(reviewed_at__isnull=True).order_by("-at"),
+            "reviewed": grants.filter(reviewed_at__isnull=False).order_by("-at")[:REVIEWED_SHOWN],
+            "reviewed_shown": REVIEWED_SHOWN,
+            "many_organisations": administered > 1,
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def break_glass_review(request, grant_id):
+    grant = get_object_or_404(BreakGlass.objects.for_review_by(request.user), pk=grant_id)
+    try:
+        services.review_break_glass(grant, request.user)
+    except (services.CaseError, PermissionDenied) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Emergency access to %(ref)s by %(user)s marked as reviewed.")
+            % {"ref": grant.case.reference, "user": grant.user.get_username()},
+        )
+    return redirect("registry:break_glass_log")

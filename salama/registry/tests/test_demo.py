@@ -21,3 +21,19 @@ def test_demo_cases_load_once(db):
     )
     for case in Case.objects.visible_to(officer):
         assert services.read_identity(case, officer)["name"].startswith("Demo Person")
+
+
+def test_demo_designates_the_case_officer_as_survivor_focal_point(db):
+    from salama.registry.models import SurvivorFocalPoint
+
+    org = make_organisation("UNDEMO")
+    officer = make_user("case_officer", org, roles=(Role.CASE_OFFICER,))
+    admin = make_user("org_admin", org, roles=(Role.ORG_ADMIN,))
+    users = {"case_officer": officer, "org_admin": admin}
+    assert demo.load_demo({"UNDEMO": org}, users)["survivor focal points"] == 1
+    assert demo.load_demo({"UNDEMO": org}, users)["survivor focal points"] == 0
+    focal = SurvivorFocalPoint.objects.get()
+    assert (focal.organisation, focal.user, focal.designated_by) == (org, officer, admin)
+    # The restricted demo case stays visible to the demo case officer (named on it).
+    restricted = Case.objects.get(slot="demo:sexual-assault")
+    assert Case.objects.visible_to(officer).filter(pk=restricted.pk).exists()

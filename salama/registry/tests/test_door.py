@@ -110,7 +110,10 @@ def test_sexual_violence_case_is_seen_only_by_named_officers(
     assert sv_case.reference not in c.get(reverse("registry:list")).text
     for url in _pages(sv_case)[1:]:
         assert c.get(url).status_code == 404, url
-    # Naming the second officer opens the case to them.
+    # Naming the second officer (with the survivor's consent to sharing) opens the case to them.
+    services.record_consent(
+        sv_case, officer, use="sharing", given=True, recorded_on=sv_case.opened_on
+    )
     services.name_officer(sv_case, officer, second_officer)
     assert c.get(reverse("registry:identity", args=[sv_case.reference])).status_code == 200
 

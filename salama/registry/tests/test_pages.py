@@ -94,6 +94,9 @@ def test_figures_page_labels_table_g(client, officer, case):
 
 
 def test_naming_an_officer_from_the_page(client, officer, second_officer, sv_case):
+    services.record_consent(
+        sv_case, officer, use=rc.ConsentUse.SHARING, given=True, recorded_on=sv_case.opened_on
+    )
     client.force_login(officer)
     response = client.post(
         reverse("registry:name_officer", args=[sv_case.reference]),

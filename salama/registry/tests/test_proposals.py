@@ -87,12 +87,14 @@ def test_accept_and_decline(
 
 
 def test_accepting_a_sexual_violence_proposal_names_the_officer(
-    reporter, undp, officer, second_officer, django_capture_on_commit_callbacks
+    reporter, undp, officer, second_officer, org_admin, django_capture_on_commit_callbacks
 ):
+    for focal in (officer, second_officer):
+        services.designate_focal_point(undp, focal, org_admin)
     incident = make_incident(reporter, undp, persons=[_person(ic.Impact.SEXUAL_ASSAULT)])
     _submit(incident, reporter, django_capture_on_commit_callbacks)
     proposal = Case.objects.get(incident=incident)
-    # A proposal (no identity yet) is seen by every case officer of the organisation...
+    # A proposal (no identity yet) is seen by every survivor focal point of the organisation...
     assert Case.objects.visible_to(second_officer).filter(pk=proposal.pk).exists()
     # ...so nothing identifying may be recorded on it before someone takes it on.
     with pytest.raises(services.CaseError, match="accept it"):

@@ -81,7 +81,16 @@ class Command(BaseCommand):
                 f"charged {_pct(row['share_charged'])}, "
                 f"convicted {_pct(row['share_convicted'])}, {row['open_cases']} open"
             )
+        self.stdout.write(
+            f"{data['left_out_without_consent']} sexual-violence case(s) left out: "
+            "no consent to statistics"
+        )
         self.stdout.write(f"Table G: {len(data['table_g'])} open detentions and abductions")
+        if data["table_g_left_out_without_consent"]:
+            self.stdout.write(
+                f"  ({data['table_g_left_out_without_consent']} sexual-violence case(s) left "
+                "out: no consent to statistics)"
+            )
         for row in data["table_g"]:
             self.stdout.write(
                 f"  {row['reference']} {row['kind']} {row['country']} since {row['date']}: "

@@ -1,0 +1,83 @@
+"""The registry's answer to the annual report's request for Table G's status list
+(``analytics.signals.open_cases_requested``): the rows of :func:`figures.table_g` that the
+user may see, by case reference only.
+
+Who may see them is the figures page's rule (``views.figures_page``): the cases of the
+organisations where the user is a case officer, analyst or organisation admin. The operator
+running ``salama report annual`` without ``--user`` (``user`` None) gets every case; anyone
+else, anonymous visitors included, gets no answer, and the report says where the list is kept.
+"""
+
+import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salama.organisations.models import Membership
+from salama.registry import choices as rc
+from salama.registry import figures
+from salama.registry.models import Case, Detention
+
+
+def figure_cases(user):
+    """The cases whose figures ``user`` may see; None when they may see none.
+
+    ``user`` None is the operator (every case). Mirrors ``views.figures_page``."""
+    if user is None:
+        return Case.objects.all()
+    if not getattr(user, "is_authenticated", False):
+        return None
+    from salama.registry.views import FIGURE_ROLES
+
+    orgs = set(
+        Membership.objects.filter(user=user, role__in=FIGURE_ROLES).values_list(
+            "organisation_id", flat=True
+        )
+    )
+    if not orgs:
+        return None
+    return Case.objects.filter(organisation_id__in=orgs)
+
+
+def open_cases(sender, user=None, year_from=None, year_to=None, today=None, **kwargs):
+    """Arrests / detentions and abductions open today that began by the end of ``year_to``
+    (one still held from an earlier year is still open: that is what the list is for)."""
+    cases = figure_cases(user)
+    if cases is None:
+        return None
+    today = today or timezone.localdate()
+    if year_to is not None:
+        cases = cases.filter(date__lte=datetime.date(year_to, 12, 31))
+    rows = figures.table_g(cases, today=today)
+    detained = [r["reference"] for r in rows if r["kind"] == "detention"]
+    access = {
+        reference: (medical, legal)
+        for reference, medical, legal in Detention.objects.filter(
+            case__reference__in=detained
+        ).values_list("case__reference", "medical_access_on", "legal_access_on")
+    }
+    offences = {"detention": _("Arrest or detention"), "abduction": _("Abduction")}
+    held_by = dict(rc.DetainingAuthority.choices) | dict(rc.AbductorType.choices)
+    answer = []
+    for row in rows:
+        medical, legal = access.get(row["reference"], (None, None))
+        answer.append(
+            {
+                "reference": row["reference"],
+                "kind": row["kind"],
+                "offence": str(offences[row["kind"]]),
+                "authority": str(held_by.get(row["authority"], row["authority"])),
+                "country": row["country"],
+                "date": datetime.date.fromisoformat(row["date"]),
+                "days_held": row["days_held"],
+                "medical_access_on": medical,
+                "legal_access_on": legal,
+                "released": row["released"],
+            }
+        )
+    return {
+        "rows": answer,
+        "left_out_without_consent": figures.left_out_without_consent(
+            figures._held(figures._table_g_cases(cases))
+        ),
+    }
