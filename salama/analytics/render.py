@@ -40,7 +40,7 @@ def xlsx(report: r.Report) -> bytes:
         sheet["A1"].font = bold
         sheet.append([str(table.note)])
         sheet.append([])
-        sheet.append(["", *[str(col) for col in table.columns]])
+        sheet.append([str(table.label_heading), *[str(col) for col in table.columns]])
         for cell in sheet[4]:
             cell.font = bold
         for row in table.rows:

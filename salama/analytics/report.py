@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from salama.analytics import figures as schemes
 from salama.analytics import query
+from salama.analytics.signals import open_cases_requested
 from salama.incidents import choices as c
 
 I, V, S, T = c.Impact, c.Cause.VIOLENCE, c.Cause.SAFETY, c.SubCategory  # noqa: E741
@@ -88,6 +91,15 @@ class Row:
 
 
 @dataclass
+class Text:
+    """A value in a listing (Table G's status list): shown as it is, no records behind it."""
+
+    value: object
+    number: bool = False
+    url = None
+
+
+@dataclass
 class Table:
     key: str
     title: str
@@ -95,6 +107,10 @@ class Table:
     columns: list
     rows: list
     unit: str = "persons"
+    # A listing (rows are cases, cells are Text) follows the table it belongs to, in the same
+    # section of the page and on a sheet of its own; ``label_heading`` heads its first column.
+    listing: bool = False
+    label_heading: str = ""
 
 
 @dataclass
@@ -193,7 +209,7 @@ def build(year_from: int, year_to: int | None = None, *, user=None) -> Report:
     tables.append(_table_d(year_from, year_to, user, period))
     tables.append(_table_e(years, user))
     tables.append(_table_f(years, user))
-    tables.append(_table_g(year_from, year_to, user))
+    tables.extend(_table_g(year_from, year_to, user))
 
     h_rows = _grid(
         [(label, f) for label, f in TABLE_A_ROWS],
@@ -311,9 +327,9 @@ def _table_f(years, user) -> Table:
     )
 
 
-def _table_g(year_from, year_to, user) -> Table:
-    """Arrests, detentions and abductions in the period, per country (release dates and
-    access to detainees are kept in the victims registry, not here)."""
+def _table_g(year_from, year_to, user) -> list:
+    """Arrests, detentions and abductions in the period, per country; beneath them, when an
+    app keeping cases answers (the victims registry), the status list of those open today."""
     filters = {"impact": [I.ARRESTED_DETAINED, I.ABDUCTED]}
     data = query.run(
         "persons", ("country", "impact"), filters, user, year_from=year_from, year_to=year_to
@@ -327,17 +343,98 @@ def _table_g(year_from, year_to, user) -> Table:
             value = sum(r["value"] for r in data if _matches(r, f))
             cells.append(Cell(value, "persons", f, year_from, year_to))
         rows.append(Row(_country(country), cells))
-    return Table(
+    status = _table_g_status(year_from, year_to, user)
+    period = {"period": _period(year_from, year_to)}
+    if status is None:
+        note = _(
+            "All personnel; persons in %(period)s. The status list of the cases still open "
+            "(detaining authority, days held, access, release) is kept in the victims "
+            "registry, for its case officers."
+        )
+    else:
+        note = _("All personnel; persons in %(period)s. The cases still open are listed below.")
+    counts = Table(
         "G",
         _("Arrests, detentions and abductions, by country"),
-        _(
-            "All personnel; persons in %(period)s. Whether each case is still open, the "
-            "detaining authority and access are followed in the victims registry."
-        )
-        % {"period": _period(year_from, year_to)},
+        note % period,
         [str(I.ARRESTED_DETAINED.label), str(I.ABDUCTED.label)],
         rows,
     )
+    return [counts] if status is None else [counts, status]
+
+
+def _table_g_status(year_from, year_to, user) -> "Table | None":
+    """Table G's status list, from whichever apps answer ``open_cases_requested`` (None when
+    none does: the registry is not installed, or the user may not see its cases)."""
+    today = timezone.localdate()
+    answers = [
+        answer
+        for _receiver, answer in open_cases_requested.send(
+            sender=Report, user=user, year_from=year_from, year_to=year_to, today=today
+        )
+        if answer is not None
+    ]
+    if not answers:
+        return None
+    cases = sorted(
+        (row for answer in answers for row in answer["rows"]),
+        key=lambda row: (-row["days_held"], row["reference"]),
+    )
+    left_out = sum(answer.get("left_out_without_consent", 0) for answer in answers)
+    rows = [
+        Row(
+            row["reference"],
+            [
+                Text(row["offence"]),
+                Text(row["authority"]),
+                Text(_country(row["country"])),
+                Text(row["date"].isoformat()),
+                Text(row["days_held"], number=True),
+                Text(_access(row, "medical_access_on")),
+                Text(_access(row, "legal_access_on")),
+                Text(row["released"].isoformat() if row["released"] else ""),
+            ],
+        )
+        for row in cases
+    ]
+    note = _(
+        "Cases open on %(today)s that began by the end of %(year)s, longest held first; days "
+        "held to %(today)s, or to the release. Case references only, never a name."
+    ) % {"today": today.isoformat(), "year": year_to}
+    if left_out:
+        note += " " + ngettext(
+            "%(count)s sexual-violence case is left out: listed only with the survivor's "
+            "consent to statistics.",
+            "%(count)s sexual-violence cases are left out: listed only with the survivor's "
+            "consent to statistics.",
+            left_out,
+        ) % {"count": left_out}
+    return Table(
+        "G status",
+        _("Arrests / detentions and abductions currently open"),
+        note,
+        [
+            str(_("Offence")),
+            str(_("Detaining authority or abductor")),
+            str(_("Country")),
+            str(_("Date detained or abducted")),
+            str(_("Days held")),
+            str(_("Medical access granted")),
+            str(_("Legal access granted")),
+            str(_("Released")),
+        ],
+        rows,
+        unit="cases",
+        listing=True,
+        label_heading=str(_("Case reference")),
+    )
+
+
+def _access(row: dict, name: str) -> str:
+    if row["kind"] != "detention":
+        return "—"
+    day = row.get(name)
+    return str(_("Yes, %(date)s") % {"date": day.isoformat()}) if day else str(_("No"))
 
 
 def _country(code: str) -> str:

@@ -7,6 +7,17 @@ and call ``schedule_refresh`` themselves when they finish.
 """
 
 from django.db import DEFAULT_DB_ALIAS, transaction
+from django.dispatch import Signal
+
+# The annual report asks the apps below analytics for Table G's status list (arrests,
+# detentions and abductions currently open) without importing them. Sent with ``user`` (None:
+# the operator, everything), ``year_from``, ``year_to`` and ``today`` (the date days held run
+# to). A receiver returns None when it has nothing the user may see, else
+# {"rows": [...], "left_out_without_consent": int}, each row a dict: reference (pseudonymous,
+# never an identity), kind ("detention" or "abduction"), offence and authority (labels),
+# country (ISO code), date, days_held, medical_access_on and legal_access_on (None: not
+# recorded, or an abduction), released (dates: datetime.date).
+open_cases_requested = Signal()
 
 
 def _schedule() -> None:

@@ -27,6 +27,8 @@ from collections import defaultdict
 from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from salama.organisations.choices import Role
+from salama.organisations.models import Membership
 from salama.registry import choices as rc
 from salama.registry.models import Abduction, Case, Consent, Detention, FollowUp, Milestone
 
@@ -201,13 +203,39 @@ def table_g(cases=None, *, today=None) -> list[dict]:
     return sorted(out, key=lambda r: (-r["days_held"], r["reference"]))
 
 
+def table_g_left_out_without_consent(cases=None) -> int:
+    """Open restricted cases Table G leaves out for lack of consent to statistics."""
+    return left_out_without_consent(_held(_table_g_cases(cases)))
+
+
 def all_figures(cases=None, *, year=None, today=None) -> dict:
     figures = accountability(cases, year=year, today=today)
     figures["table_g"] = table_g(cases, today=today)
-    figures["table_g_left_out_without_consent"] = left_out_without_consent(
-        _held(_table_g_cases(cases))
-    )
+    figures["table_g_left_out_without_consent"] = table_g_left_out_without_consent(cases)
     return figures
+
+
+# Who may see the figures of an organisation's cases (counts, shares, Table G by reference).
+FIGURE_ROLES = (Role.CASE_OFFICER, Role.ANALYST, Role.ORG_ADMIN)
+
+
+def cases_for_figures(user):
+    """The cases whose figures ``user`` may see: those of the organisations where they are a
+    case officer, analyst or organisation admin; None when there are none. ``user`` None is
+    the operator (commands): every case. The figures page and the annual report's Table G
+    both ask here."""
+    if user is None:
+        return Case.objects.all()
+    if not getattr(user, "is_authenticated", False):
+        return None
+    orgs = set(
+        Membership.objects.filter(user=user, role__in=FIGURE_ROLES).values_list(
+            "organisation_id", flat=True
+        )
+    )
+    if not orgs:
+        return None
+    return Case.objects.filter(organisation_id__in=orgs)
 
 
 def as_of(value: str | None) -> datetime.date | None:

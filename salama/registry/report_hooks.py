@@ -2,7 +2,7 @@
 (``analytics.signals.open_cases_requested``): the rows of :func:`figures.table_g` that the
 user may see, by case reference only.
 
-Who may see them is the figures page's rule (``views.figures_page``): the cases of the
+Who may see them is the figures page's rule (``figures.cases_for_figures``): the cases of the
 organisations where the user is a case officer, analyst or organisation admin. The operator
 running ``salama report annual`` without ``--user`` (``user`` None) gets every case; anyone
 else, anonymous visitors included, gets no answer, and the report says where the list is kept.
@@ -13,36 +13,15 @@ import datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from salama.organisations.models import Membership
 from salama.registry import choices as rc
 from salama.registry import figures
-from salama.registry.models import Case, Detention
-
-
-def figure_cases(user):
-    """The cases whose figures ``user`` may see; None when they may see none.
-
-    ``user`` None is the operator (every case). Mirrors ``views.figures_page``."""
-    if user is None:
-        return Case.objects.all()
-    if not getattr(user, "is_authenticated", False):
-        return None
-    from salama.registry.views import FIGURE_ROLES
-
-    orgs = set(
-        Membership.objects.filter(user=user, role__in=FIGURE_ROLES).values_list(
-            "organisation_id", flat=True
-        )
-    )
-    if not orgs:
-        return None
-    return Case.objects.filter(organisation_id__in=orgs)
+from salama.registry.models import Detention
 
 
 def open_cases(sender, user=None, year_from=None, year_to=None, today=None, **kwargs):
     """Arrests / detentions and abductions open today that began by the end of ``year_to``
     (one still held from an earlier year is still open: that is what the list is for)."""
-    cases = figure_cases(user)
+    cases = figures.cases_for_figures(user)
     if cases is None:
         return None
     today = today or timezone.localdate()
@@ -77,7 +56,5 @@ def open_cases(sender, user=None, year_from=None, year_to=None, today=None, **kw
         )
     return {
         "rows": answer,
-        "left_out_without_consent": figures.left_out_without_consent(
-            figures._held(figures._table_g_cases(cases))
-        ),
+        "left_out_without_consent": figures.table_g_left_out_without_consent(cases),
     }

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from salama.core import audit
 from salama.organisations.choices import Role
-from salama.organisations.models import Membership, organisations_where
+from salama.organisations.models import organisations_where
 from salama.registry import choices as rc
 from salama.registry import documents, figures, forms, services
 from salama.registry.models import (
@@ -37,7 +37,6 @@ from salama.registry.models import (
 )
 
 PER_PAGE = 50
-FIGURE_ROLES = (Role.CASE_OFFICER, Role.ANALYST, Role.ORG_ADMIN)
 
 
 def _admin_of(user):
@@ -562,20 +561,13 @@ def summary_pdf(request, reference):
 def figures_page(request):
     """Accountability figures over the cases of the organisations where the user is a case
     officer, analyst or admin: counts and shares only, Table G by case reference."""
-    orgs = sorted(
-        set(
-            Membership.objects.filter(user=request.user, role__in=FIGURE_ROLES).values_list(
-                "organisation_id", flat=True
-            )
-        )
-    )
-    if not orgs:
+    cases = figures.cases_for_figures(request.user)
+    if cases is None:
         return _forbidden(request)
     try:
         year = int(request.GET["year"]) if request.GET.get("year") else None
     except ValueError:
         year = None
-    cases = Case.objects.filter(organisation_id__in=orgs)
     data = figures.all_figures(cases, year=year)
     kinds = {"detention": _("Arrest or detention"), "abduction": _("Abduction")}
     held_by = dict(rc.DetainingAuthority.choices) | dict(rc.AbductorType.choices)

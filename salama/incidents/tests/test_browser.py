@@ -74,8 +74,8 @@ class Phone:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     def _console(self, message):
-        # Salama has no favicon yet; any other error (a CSP refusal, a script error) counts.
-        if message.type == "error" and "favicon" not in message.location.get("url", ""):
+        # Any error counts: a CSP refusal, a script error, a missing file (the favicon too).
+        if message.type == "error":
             self.errors.append(f"{message.text} ({message.location.get('url')})")
 
     def sign_in(self, username):

@@ -258,3 +258,15 @@ def test_analytics_does_not_import_the_registry():
     analytics = Path(report.__file__).parent
     for path in analytics.rglob("*.py"):
         assert "salama.registry" not in path.read_text(), path
+
+
+def test_without_the_registry_the_operator_gets_the_note(held):
+    from salama.registry.report_hooks import open_cases
+
+    assert open_cases_requested.disconnect(dispatch_uid="registry-table-g-status")
+    try:
+        built = report.build(YEAR)
+    finally:
+        open_cases_requested.connect(open_cases, dispatch_uid="registry-table-g-status")
+    assert [table.key for table in built.tables if table.key.startswith("G")] == ["G"]
+    assert "kept in the victims registry" in str(built.tables[6].note)
