@@ -38,6 +38,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from salama.core import audit
+from salama.core.forked import Forked
 from salama.incidents import choices as c
 from salama.incidents.models import AffectedPerson, Incident, RoadCrash, Source
 from salama.organisations.choices import OrganisationType
@@ -49,6 +50,8 @@ REFERENCE_PREFIX = "SYN-"
 ORGANISATION_ACRONYM = "SYNTHETIC"
 ORGANISATION_NAME = "Synthetic data (generated)"
 DEFAULT_BATCH_SIZE = 50_000
+# From this many incidents, a forked process draws while this one writes (two cores busy).
+PARALLEL_FROM = 100_000
 # SQLite's search index and the trigger that fills it (migration incidents/0002).
 SEARCH_TABLE = "incidents_incident_search"
 SEARCH_TRIGGER = "incidents_incident_search_insert"
@@ -656,11 +659,14 @@ def generate(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
     actor=None,
+    parallel: bool | None = None,
 ) -> GenerateResult:
     """Write ``count`` synthetic incidents drawn with ``seed``; one audit entry for the run.
 
     Refuses a seed already generated into this database (references would collide). A run
     that fails part-way keeps the batches already committed and records how far it got.
+    With ``parallel`` (by default from ``PARALLEL_FROM`` incidents), a forked process draws
+    the next batch while this one writes; the rows are the same either way.
     """
     if count < 1:
         raise GenerationError("Give a number of incidents of at least 1.")
@@ -701,8 +707,10 @@ def generate(
     try:
         # Rows point only at incidents of their own batch and at an existing organisation, so
         # SQLite's per-row foreign-key look-ups are skipped (Django's loaddata does the same).
-        with connection.constraint_checks_disabled(), bigger_page_cache():
-            for incidents, persons, sources, crashes in _batches(factory, ids, batch_size):
+        parallel = count >= PARALLEL_FROM if parallel is None else parallel
+        drawn = Forked(lambda: _batches(factory, ids, batch_size), enabled=parallel)
+        with connection.constraint_checks_disabled(), bigger_page_cache(), drawn:
+            for incidents, persons, sources, crashes in drawn:
                 with (
                     transaction.atomic(),
                     connection.cursor() as cursor,

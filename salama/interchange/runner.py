@@ -32,22 +32,20 @@ import gc
 import hashlib
 import itertools
 import json
-import multiprocessing
 import operator
 import os
-import pickle
-import signal
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, DateField, DateTimeField, F
 from django.utils import timezone
 
 from salama.core import audit
+from salama.core.forked import Forked
 from salama.incidents import choices as c
 from salama.incidents.models import AffectedPerson, Incident, ReportedTotal, Source
 from salama.incidents.services import REFERENCE_ALPHABET, full_snapshot
@@ -233,99 +231,30 @@ class _Lines:
         return found
 
 
-class _Conversions:
+class _Conversions(Forked):
     """The file's rows in chunks, each row converted: ``(row, facts or reject, content hash)``,
     with how far the file has been read after each chunk.
 
     Reading, ``to_facts`` and the content hash are about half of an import's work, all of it
     Python; the other half is the database's. With ``parallel``, a forked child process does
-    the first half and sends each converted chunk through a pipe while this process writes
-    the previous one, so both cores work. The pipe holds little, so the child stays at most
-    a chunk or two ahead and memory stays bounded. The child never touches the database
-    connection it inherits (it leaves it alone and leaves with ``os._exit``); an error in
-    the child is raised here, and an error here ends the child.
+    the first half and sends each converted chunk while this process writes the previous one,
+    so both cores work (``salama.core.forked``). ``encoding_found`` is known at the end.
     """
 
     def __init__(self, reading, lines, convert, chunk_size: int, parallel: bool):
         self.reading, self.lines, self.convert = reading, lines, convert
         self.chunk_size = chunk_size
-        self.parallel = parallel and hasattr(os, "fork")
-        self.pid = None
-        self.pipe = None
-        self.encoding_found = ""
+        super().__init__(self._produce, enabled=parallel)
 
-    def _produce(self) -> Iterator[tuple[list, int]]:
+    def _produce(self) -> Generator[tuple[list, int], None, str]:
         for chunk in _chunks(self.reading.rows, self.chunk_size):
             converted = self.convert(chunk)
             yield converted, getattr(self.reading, "bytes_read", None) or self.lines.bytes_read
-        self.encoding_found = self.lines.encoding_found()
+        return self.lines.encoding_found()
 
-    def __enter__(self):
-        if not self.parallel:
-            return self
-        receiving, sending = multiprocessing.Pipe(duplex=False)
-        self.pid = os.fork()
-        if self.pid == 0:  # the child: convert, send, and leave without any clean-up
-            receiving.close()
-            _leave_connections_alone()
-            try:
-                for item in self._produce():
-                    sending.send(("chunk", item))
-                sending.send(("end", self.encoding_found))
-            except BaseException as exc:
-                with contextlib.suppress(BaseException):
-                    sending.send(("error", _sendable(exc)))
-            finally:
-                os._exit(0)
-        sending.close()
-        self.pipe = receiving
-        return self
-
-    def __iter__(self) -> Iterator[tuple[list, int]]:
-        if not self.parallel:
-            yield from self._produce()
-            return
-        while True:
-            try:
-                kind, item = self.pipe.recv()
-            except EOFError:
-                raise RuntimeError("The process reading the file ended unexpectedly.") from None
-            if kind == "end":
-                self.encoding_found = item
-                return
-            if kind == "error":
-                raise item
-            yield item
-
-    def __exit__(self, *exc_info):
-        if self.pid:
-            self.pipe.close()
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-            self.pid = None
-
-
-# The forked child's copies of the parent's database connections: kept referenced, so that
-# nothing in the child ever closes them (closing would end the parent's session too).
-_INHERITED_CONNECTIONS: list = []
-
-
-def _leave_connections_alone() -> None:
-    """In a forked child: make Django forget the parent's connections without closing them;
-    a format that reads the database there gets a connection of its own."""
-    for conn in connections.all(initialized_only=True):
-        _INHERITED_CONNECTIONS.append(conn.connection)
-        conn.connection = None
-
-
-def _sendable(exc: BaseException) -> BaseException:
-    """``exc`` if it survives pickling (to be raised in the parent), else a stand-in."""
-    try:
-        pickle.loads(pickle.dumps(exc))  # noqa: S301 (our own object, in our own process)
-        return exc
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    @property
+    def encoding_found(self) -> str:
+        return self.result or ""
 
 
 @contextlib.contextmanager

@@ -167,6 +167,18 @@ def test_the_same_seed_writes_the_same_incidents(db):
     assert content(Incident.objects.all()) == first
 
 
+def test_drawing_in_a_forked_process_writes_the_same_incidents(db):
+    synthetic.generate(300, seed=12, batch_size=64, parallel=False)
+    first = content(Incident.objects.all())
+    persons = sorted(AffectedPerson.objects.values_list("incident__reference", "impact", "count"))
+    Incident.objects.all().delete()
+    result = synthetic.generate(300, seed=12, batch_size=64, parallel=True)
+    assert result.incidents == 300
+    assert content(Incident.objects.all()) == first
+    again = sorted(AffectedPerson.objects.values_list("incident__reference", "impact", "count"))
+    assert again == persons
+
+
 def test_another_seed_writes_other_incidents(db):
     one = synthetic.IncidentFactory(1, 50).batch(range(1, 51), first_number=1)[0]
     two = synthetic.IncidentFactory(2, 50).batch(range(1, 51), first_number=1)[0]
