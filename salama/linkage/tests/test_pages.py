@@ -111,6 +111,18 @@ def test_link_command_prints_pairs_as_json(same_event):
     assert CandidatePair.objects.count() == 1
 
 
+def test_link_command_looks_up_references_in_slices(same_event, monkeypatch):
+    """A million incidents' pairs name more ids than one SQL statement may bind."""
+    from salama.linkage.management.commands import link
+
+    monkeypatch.setattr(link, "DESCRIBE_SLICE", 1)
+    out = StringIO()
+    call_command("link", "--format", "json", "--dry-run", stdout=out)
+    [pair] = json.loads(out.getvalue())
+    awsd, sind = same_event
+    assert {pair["a"]["reference"], pair["b"]["reference"]} == {awsd.reference, sind.reference}
+
+
 def test_link_command_dry_run_stores_nothing_and_text_lists_reasons(same_event):
     out = StringIO()
     call_command("link", "--dry-run", stdout=out)

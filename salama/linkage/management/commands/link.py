@@ -83,9 +83,16 @@ class Command(BaseCommand):
             self.stdout.write(f"  … and {len(pairs) - 50} more (--format json lists them all)")
 
 
+DESCRIBE_SLICE = 20_000
+
+
 def _describe(records, ids) -> dict:
     """id → {"id", "reference", "source", "external_id"} for the incidents in the pairs."""
-    references = dict(Incident.objects.filter(pk__in=ids).values_list("pk", "reference"))
+    # In slices: a million incidents' pairs name more ids than one SQL statement may bind.
+    ordered, references = sorted(ids), {}
+    for start in range(0, len(ordered), DESCRIBE_SLICE):
+        chunk = ordered[start : start + DESCRIBE_SLICE]
+        references.update(Incident.objects.filter(pk__in=chunk).values_list("pk", "reference"))
     chosen = pc.is_in(records["id"], value_set=pa.array(sorted(ids), pa.int64()))
     wanted = records.filter(chosen).select(["id", "origin", "external_id"])
     return {
