@@ -10,9 +10,12 @@ import pyarrow as pa
 
 from salama.analytics import params, query, snapshot, store
 from salama.analytics.models import Headcount
+from salama.incidents import choices as c
 
 KEYS = {
     "country": ("t.country", "hc.country"),
+    # The type of the organisation that entered the headcount (the person's own organisation).
+    "organisation_type": ("hc.org_type", "hc.org_type"),
     "region": ("coalesce(m.region, 'unknown')", "coalesce(mh.region, 'unknown')"),
     "sub_region": ("coalesce(m.sub_region, 'unknown')", "coalesce(mh.sub_region, 'unknown')"),
 }
@@ -25,15 +28,19 @@ def rates_per_10000(by: str, picked, user, *, year_from, year_to) -> dict | None
         return None
     counts = list(
         Headcount.objects.filter(year__gte=year_from, year__lte=year_to).values_list(
-            "organisation_id", "country", "year", "staff"
+            "organisation_id", "organisation__type", "country", "year", "staff"
         )
     )
     if not counts:
         return None
-    organisation, country, year, staff = (list(col) for col in zip(*counts, strict=True))
+    organisation, org_type, country, year, staff = (list(col) for col in zip(*counts, strict=True))
     table = pa.table(
         {
             "organisation_id": pa.array(organisation, pa.int64()),
+            "org_type": pa.array(
+                [str(c.AFFECTED_TYPE_OF.get(t, c.AffectedOrgType.OTHER)) for t in org_type],
+                pa.string(),
+            ),
             "country": pa.array(country, pa.string()),
             "year": pa.array(year, pa.int16()),
             "staff": pa.array(staff, pa.int64()),
@@ -41,7 +48,8 @@ def rates_per_10000(by: str, picked, user, *, year_from, year_to) -> dict | None
     )
     state = snapshot.State.load()
     con = store.connect(state)
-    filters = {by: list(picked)} if picked else {}
+    # Types are picked on the denominators' side below (the headcount's organisation).
+    filters = {by: list(picked)} if picked and by != "organisation_type" else {}
     q = query.Query("persons", (), filters, year_from, year_to)
     try:
         con.register("hc", table)

@@ -421,8 +421,6 @@ def _rates(by, picked, period, user):
     """Persons affected per 10,000 staff, where organisations entered headcounts."""
     from salama.analytics.rates import rates_per_10000
 
-    if by == "organisation_type":
-        return None
     return rates_per_10000(by, picked, user, **period)
 
 

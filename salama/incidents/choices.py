@@ -205,6 +205,20 @@ class AffectedOrgType(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
+# An organisation's own type (organisations.choices.OrganisationType) as the type of an
+# affected person's organisation: the UN's Secretariat and its agencies are both "UN"; the
+# Red Cross / Red Crescent Movement is counted with the national societies and the IFRC.
+AFFECTED_TYPE_OF = {
+    "un_secretariat": AffectedOrgType.UN,
+    "un_afp": AffectedOrgType.UN,
+    "ingo": AffectedOrgType.INGO,
+    "nngo": AffectedOrgType.NNGO,
+    "red_cross": AffectedOrgType.NRCS_IFRC,
+    "government": AffectedOrgType.OTHER,
+    "other": AffectedOrgType.OTHER,
+}
+
+
 class SourceKind(models.TextChoices):
     FOCAL_POINT = "focal_point", _("Focal point")
     MEDIA = "media", _("Media")

@@ -99,3 +99,42 @@ def test_rates_count_only_the_people_each_persona_may_see(
         assert result["rows"] == [["South Sudan", f"{affected * 10000 / 5000:.1f}"]], name
         seen.add(affected)
     assert len(seen) >= 3  # the personas see different people: the test can tell them apart
+
+
+def test_rates_by_organisation_type_divide_by_the_headcounts_of_that_type(
+    every_kind, reporter, undp, nrc
+):
+    from django.db.models import Sum
+
+    from salama.analytics.models import Headcount
+    from salama.analytics.rates import rates_per_10000
+    from salama.incidents.models import AffectedPerson
+    from salama.organisations.choices import OrganisationType
+
+    assert set(c.AFFECTED_TYPE_OF) == set(OrganisationType.values)
+    for person in AffectedPerson.objects.select_related("incident"):
+        person.organisation_id = person.incident.organisation_id
+        person.save(update_fields=["organisation"])
+    Headcount.objects.create(organisation=undp, country="SS", year=2024, staff=4000)
+    Headcount.objects.create(organisation=nrc, country="SS", year=2024, staff=1000)
+    snapshot.refresh(full=True)
+
+    def affected(org, user):
+        people = AffectedPerson.objects.visible_to(user) if user else AffectedPerson.objects
+        return (
+            people.exclude(incident__status=c.Status.MERGED)
+            .filter(organisation=org, incident__date__year=2024)
+            .aggregate(n=Sum("count"))["n"]
+            or 0
+        )
+
+    for user in (None, reporter):
+        result = rates_per_10000("organisation_type", [], user, year_from=2024, year_to=2024)
+        assert sorted(result["rows"]) == sorted(
+            [
+                ["International NGO", f"{affected(nrc, user) * 10000 / 1000:.1f}"],
+                ["UN", f"{affected(undp, user) * 10000 / 4000:.1f}"],
+            ]
+        )
+    picked = rates_per_10000("organisation_type", ["ingo"], None, year_from=2024, year_to=2024)
+    assert [row[0] for row in picked["rows"]] == ["International NGO"]
