@@ -270,6 +270,23 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("SALAMA_EMAIL_FROM", "salama@localhost")
 
+
+def parse_site_url(value: str) -> str:
+    """The address people open Salama at, for links in e-mails: http(s)://host[:port][/path]."""
+    if not value:
+        return ""
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query:
+        raise ImproperlyConfigured(
+            f"SALAMA_SITE_URL must look like https://salama.example.org, not {value!r}"
+        )
+    return value.rstrip("/")
+
+
+# Links in e-mails (reminders, emergency-access reports) start with this; without it they
+# carry the path only. The demo serves on 127.0.0.1:8000.
+SITE_URL = parse_site_url(env("SALAMA_SITE_URL", "http://127.0.0.1:8000" if DEBUG else ""))
+
 # How far (km) outside a country's polygon a coordinate may lie before it is flagged.
 COORDINATE_BORDER_TOLERANCE_KM = envint("SALAMA_COORDINATE_BORDER_TOLERANCE_KM", 25)
 INCIDENTS_PER_PAGE = envint("SALAMA_INCIDENTS_PER_PAGE", 50)

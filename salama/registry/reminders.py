@@ -13,6 +13,7 @@ from django.core.mail import send_mass_mail
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from salama.core.links import absolute_url
 from salama.organisations.choices import Role
 from salama.organisations.models import Membership
 from salama.registry.models import Case, overdue_days
@@ -46,12 +47,13 @@ def overdue_by_recipient(today=None) -> dict[str, list[Case]]:
 
 def _line(case: Case, today) -> str:
     what = _("restricted case") if case.sexual_violence else case.get_offence_display()
-    return _("%(ref)s — %(what)s, %(country)s — nothing moved for %(days)s days") % {
+    line = _("%(ref)s — %(what)s, %(country)s — nothing moved for %(days)s days") % {
         "ref": case.reference,
         "what": what,
         "country": case.country,
         "days": case.days_since_movement(today),
     }
+    return f"{line}\n    {absolute_url('registry:detail', case.reference)}"
 
 
 def send_reminders(today=None) -> dict:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salama.core import audit
+from salama.core.links import absolute_url
 from salama.incidents import choices as ic
 from salama.organisations.choices import Role
 from salama.organisations.models import Membership, has_role
@@ -273,7 +274,6 @@ def _tell_admins_no_focal_point(case: Case, recipients: list[str]):
     """Only the pseudonymous reference leaves the system: not the offence, nor the person."""
     from django.conf import settings
     from django.core.mail import send_mail
-    from django.urls import reverse
 
     if not recipients:
         return
@@ -288,7 +288,7 @@ def _tell_admins_no_focal_point(case: Case, recipients: list[str]):
         % {
             "ref": case.reference,
             "org": case.organisation.acronym,
-            "path": reverse("registry:focal_points"),
+            "path": absolute_url("registry:focal_points"),
         },
         settings.DEFAULT_FROM_EMAIL,
         recipients,
@@ -649,7 +649,8 @@ def break_glass(case: Case, user, reason: str) -> BreakGlass:
             _("Emergency access to restricted case %(ref)s") % {"ref": case.reference},
             _(
                 "%(user)s used emergency (break-glass) access to restricted case %(ref)s "
-                "at %(at)s, until %(until)s.\n\nReason given: %(reason)s\n"
+                "at %(at)s, until %(until)s.\n\nReason given: %(reason)s\n\n"
+                "Review it in the emergency access log: %(log)s\n"
             )
             % {
                 "user": user.get_username(),
@@ -657,6 +658,7 @@ def break_glass(case: Case, user, reason: str) -> BreakGlass:
                 "at": f"{now:%Y-%m-%d %H:%M} UTC",
                 "until": f"{grant.expires_at:%Y-%m-%d %H:%M} UTC",
                 "reason": reason,
+                "log": absolute_url("registry:break_glass_log"),
             },
             settings.DEFAULT_FROM_EMAIL,
             recipients,

@@ -66,6 +66,15 @@ def test_it_parses_sqlite_urls_and_turns_on_wal():
     assert "journal_mode=WAL" in s.parse_database_url("sqlite:///x")["OPTIONS"]["init_command"]
 
 
+def test_the_site_url_for_e_mail_links_is_checked():
+    assert s.parse_site_url("https://salama.example.org/") == "https://salama.example.org"
+    assert s.parse_site_url("http://10.0.0.5:8000/salama") == "http://10.0.0.5:8000/salama"
+    assert s.parse_site_url("") == ""
+    for wrong in ("salama.example.org", "ftp://x.org", "https://", "https://x.org/?a=1"):
+        with pytest.raises(ImproperlyConfigured, match="SALAMA_SITE_URL"):
+            s.parse_site_url(wrong)
+
+
 def test_it_rejects_an_unknown_database():
     with pytest.raises(ImproperlyConfigured, match="not supported"):
         s.parse_database_url("mysql://x/y")

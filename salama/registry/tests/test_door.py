@@ -134,6 +134,7 @@ def test_break_glass_asks_a_reason_logs_and_tells_the_admin(
     assert [m.to for m in mail.outbox] == [["ada@example.org"]]
     assert sv_case.reference in mail.outbox[0].subject
     assert IDENTITY["name"] not in mail.outbox[0].body
+    assert reverse("registry:break_glass_log") in mail.outbox[0].body  # where to review it
     # An officer of another organisation cannot break the glass.
     other = _client(client, foreign_officer)
     assert other.post(url, {"reason": "I would like to see it please."}).status_code == 404

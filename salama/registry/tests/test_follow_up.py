@@ -122,6 +122,15 @@ def test_remind_emails_each_owner_a_digest_without_names(case, officer, undp, sv
     assert IDENTITY["name"] not in message.body
 
 
+def test_reminders_link_to_each_case_at_the_site_url(case, officer, settings):
+    settings.SITE_URL = "https://salama.example.org"
+    Case.objects.filter(pk=case.pk).update(last_movement=_ago(120))
+    call_command("registry", "remind")
+    [message] = mail.outbox
+    link = "https://salama.example.org" + reverse("registry:detail", args=[case.reference])
+    assert link in message.body
+
+
 def test_concurrent_edits_are_refused_as_stale(case, officer, second_officer):
     loaded = case.version
     services.update_case(
