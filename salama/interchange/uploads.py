@@ -6,9 +6,11 @@ refused above ``UPLOAD_LIMIT`` bytes. The preview reads only the first rows with
 reader and converter, exactly as the import will, and reports for each whether it would be
 imported (and with which date, country and people) or quarantined (and why). Nothing is written
 to the incidents until the person commits; the commit runs the ordinary batch import (in the
-request, hence the limit) and deletes the stored file.
+request, hence the limit) and deletes the stored file. Files never imported are deleted after
+``KEEP_UNIMPORTED`` (at the next upload, or by ``salama uploads discard``).
 """
 
+import datetime
 import io
 import itertools
 import logging
@@ -19,7 +21,9 @@ from pathlib import Path
 
 import yaml
 from django.conf import settings
+from django.utils import timezone
 
+from salama.core import audit
 from salama.incidents.validators import latest_allowed_date
 from salama.interchange import formats
 from salama.interchange.formats import Context, Facts, ImportRefused, Reject
@@ -41,8 +45,41 @@ MAPPED = {"table", "kobo"}
 HASHTAGS = {"hxl"}
 
 
+# Files previewed but never imported are deleted after this long: an upload may hold
+# sensitive details, and one nobody imports should not stay on the server.
+KEEP_UNIMPORTED = datetime.timedelta(days=7)
+
+
 class UploadRefused(Exception):
     """The upload cannot be taken; the message says why, for a person to read."""
+
+
+def discard_unimported(older_than: datetime.timedelta = KEEP_UNIMPORTED, *, now=None) -> int:
+    """Delete the files (and records) of uploads never imported and older than
+    ``older_than``; each one is written to the audit log. Returns how many."""
+    cutoff = (now or timezone.now()) - older_than
+    stale = Upload.objects.filter(batch__isnull=True, created_at__lt=cutoff)
+    discarded = 0
+    for upload in stale.iterator():
+        try:
+            folder = stored_path(upload).parent
+        except UploadRefused:
+            folder = None  # a record pointing outside the uploads folder: touch nothing there
+        if folder is not None and folder != upload_dir().resolve():
+            shutil.rmtree(folder, ignore_errors=True)
+        audit.record(
+            "upload:discard",
+            obj=upload,
+            before={
+                "filename": upload.filename,
+                "format": upload.format,
+                "organisation": upload.organisation_id,
+                "created_at": upload.created_at,
+            },
+        )
+        upload.delete()
+        discarded += 1
+    return discarded
 
 
 def importing_organisations(user):
@@ -73,6 +110,7 @@ def store_upload(*, user, organisation, format_name: str, uploaded, sheet: str =
             f"The file is {uploaded.size:,} bytes; the limit is {UPLOAD_LIMIT:,}. "
             "Import larger files with the salama import command."
         )
+    discard_unimported()  # each new upload clears the abandoned ones
     token = secrets.token_hex(16)
     folder = upload_dir() / token
     folder.mkdir(parents=True, exist_ok=False)

@@ -149,3 +149,33 @@ def test_random_bytes_get_a_message_never_a_stack_trace(client, analyst, undp):
         assert page.status_code == 200
         assert "cannot be imported as it is" in text
         assert "Traceback" not in text
+
+
+def test_uploads_never_imported_are_discarded_after_a_week(client, analyst, undp):
+    import datetime
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from salama.core.models import AuditEntry
+
+    signed_in(client, analyst)
+    content = json.dumps(KIKA[:2]).encode()
+    upload(client, undp, "kika", "old.json", content)
+    old = Upload.objects.get()
+    old_path = uploads.stored_path(old)
+    Upload.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - uploads.KEEP_UNIMPORTED - datetime.timedelta(hours=1)
+    )
+    upload(client, undp, "kika", "new.json", content)  # a new upload clears abandoned ones
+    assert not old_path.exists() and not old_path.parent.exists()
+    assert list(Upload.objects.values_list("filename", flat=True)) == ["new.json"]
+    entry = AuditEntry.objects.get(action="upload:discard")
+    assert entry.before["filename"] == "old.json"
+    # The command discards by age too: with --days 0, the fresh one as well.
+    fresh = Upload.objects.get()
+    out = StringIO()
+    call_command("uploads", "discard", "--days", "0", stdout=out)
+    assert "Discarded 1 upload(s)" in out.getvalue()
+    assert not Upload.objects.filter(pk=fresh.pk).exists()
