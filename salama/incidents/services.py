@@ -25,7 +25,7 @@ from salama.incidents.models import (
 )
 from salama.incidents.signals import incident_submitted
 from salama.organisations.choices import Role
-from salama.organisations.models import has_role, organisation_ids
+from salama.organisations.models import Membership, has_role, organisation_ids
 
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 EDITOR_ROLES = (Role.REPORTER, Role.ENDORSER, Role.ORG_ADMIN)
@@ -116,6 +116,22 @@ def can_close(user, incident: Incident) -> bool:
         has_role(user, incident.organisation_id, Role.ENDORSER)
         or has_role(user, incident.organisation_id, Role.ORG_ADMIN)
     )
+
+
+MERGE_ROLES = (Role.ENDORSER, Role.ORG_ADMIN)
+
+
+def can_merge(user, duplicate: Incident, survivor: Incident) -> bool:
+    """Who may fold a duplicate into its survivor: someone who sees both and is an analyst
+    (linkage's reviewers) or an endorser or admin of the duplicate's organisation."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    visible = Incident.objects.visible_to(user).filter(pk__in=[duplicate.pk, survivor.pk])
+    if visible.count() != 2:
+        return False
+    if Membership.objects.filter(user=user, role=Role.ANALYST).exists():
+        return True
+    return any(has_role(user, duplicate.organisation_id, role) for role in MERGE_ROLES)
 
 
 def reporting_organisations(user):
@@ -357,11 +373,19 @@ def close(incident: Incident, user) -> Incident:
     )
 
 
-def merge(duplicate: Incident, survivor: Incident, user) -> Incident:
+def merge(
+    duplicate: Incident, survivor: Incident, user, *, check_permission: bool = True
+) -> Incident:
     """Mark ``duplicate`` as merged into ``survivor``; its sources move to the survivor.
 
-    Reversible: the audit entry keeps which sources moved.
+    Reversible: the audit entry keeps which sources moved. ``check_permission=False`` is for
+    callers that applied their own rule first (linkage's review queue, automatic merges).
     """
+    if check_permission and not can_merge(user, duplicate, survivor):
+        raise PermissionDenied(
+            _("You cannot merge %(dup)s into %(ref)s.")
+            % {"dup": duplicate.reference, "ref": survivor.reference}
+        )
     if duplicate.pk == survivor.pk:
         raise WorkflowError(_("An incident cannot be merged into itself."))
     if survivor.status == c.Status.MERGED:

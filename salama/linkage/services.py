@@ -356,7 +356,8 @@ def _merge_pair(pair: CandidatePair, *, survivor_id: int, user, automatic: bool)
             duplicate_before=incident_services.full_snapshot(duplicate),
             merged_by=user if getattr(user, "pk", None) else None,
         )
-        incident_services.merge(duplicate, survivor, user)
+        # The pair's rule was applied above (an analyst who sees both, or automatic).
+        incident_services.merge(duplicate, survivor, user, check_permission=False)
         record.save()
         locked.status = CandidatePair.Status.CONFIRMED
         locked.decided_by = record.merged_by

@@ -121,6 +121,19 @@ def test_merging_moves_the_sources_and_points_to_the_survivor(reporter, endorser
     assert not Incident.objects.visible_to(reporter).current().filter(pk=duplicate.pk).exists()
 
 
+def test_only_who_sees_both_and_reviews_duplicates_may_merge(reporter, endorser, outsider, undp):
+    from salama.conftest import make_user
+    from salama.organisations.choices import Role
+
+    survivor = make_incident(reporter, undp)
+    duplicate = make_incident(reporter, undp, marking="AMBER")
+    for someone in (reporter, outsider):  # a reporter; an analyst who cannot see the AMBER one
+        with pytest.raises(PermissionDenied):
+            services.merge(duplicate, survivor, someone)
+    analyst = make_user("ana", undp, roles=(Role.ANALYST,))
+    assert services.merge(duplicate, survivor, analyst).status == c.Status.MERGED
+
+
 def test_every_change_leaves_a_verifiable_chain(reporter, endorser, undp):
     from salama.core.audit import verify
 
