@@ -415,6 +415,8 @@ def finish(source: Path, target: Path, table: str, sort: bool = True) -> None:
 
     con = duckdb.connect()
     try:
+        # A large sort spills to disk: next to the snapshot, not in the server's working folder.
+        con.execute(f"SET temp_directory = {literal(target.parent / '.sort-spill')}")
         names = {
             row[0]
             for row in con.execute(
