@@ -26,6 +26,7 @@ from collections import defaultdict
 
 from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from salama.organisations.choices import Role
 from salama.organisations.models import Membership
@@ -165,6 +166,15 @@ def _held(cases):
     )
 
 
+TABLE_G_KINDS = {"detention": _("Arrest or detention"), "abduction": _("Abduction")}
+
+
+def table_g_labels(row: dict) -> tuple[str, str]:
+    """A Table G row's offence and detaining authority (or abductor) as people read them."""
+    held_by = dict(rc.DetainingAuthority.choices) | dict(rc.AbductorType.choices)
+    return str(TABLE_G_KINDS[row["kind"]]), str(held_by.get(row["authority"], row["authority"]))
+
+
 def table_g(cases=None, *, today=None) -> list[dict]:
     """Arrests / detentions and abductions currently open, longest held first."""
     today = today or timezone.localdate()
@@ -182,6 +192,8 @@ def table_g(cases=None, *, today=None) -> list[dict]:
                 "date": detention.case.date.isoformat(),
                 "days_held": detention.days_held(today),
                 "access_granted": detention.access_granted,
+                "medical_access_on": as_text(detention.medical_access_on),
+                "legal_access_on": as_text(detention.legal_access_on),
                 "released": None,
             }
         )
@@ -197,6 +209,8 @@ def table_g(cases=None, *, today=None) -> list[dict]:
                 "date": abduction.case.date.isoformat(),
                 "days_held": abduction.days_held(today),
                 "access_granted": None,
+                "medical_access_on": None,
+                "legal_access_on": None,
                 "released": None,
             }
         )
@@ -236,6 +250,10 @@ def cases_for_figures(user):
     if not orgs:
         return None
     return Case.objects.filter(organisation_id__in=orgs)
+
+
+def as_text(day: datetime.date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def as_of(value: str | None) -> datetime.date | None:

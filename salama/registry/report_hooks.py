@@ -11,11 +11,8 @@ else, anonymous visitors included, gets no answer, and the report says where the
 import datetime
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from salama.registry import choices as rc
 from salama.registry import figures
-from salama.registry.models import Detention
 
 
 def open_cases(sender, user=None, year_from=None, year_to=None, today=None, **kwargs):
@@ -27,30 +24,20 @@ def open_cases(sender, user=None, year_from=None, year_to=None, today=None, **kw
     today = today or timezone.localdate()
     if year_to is not None:
         cases = cases.filter(date__lte=datetime.date(year_to, 12, 31))
-    rows = figures.table_g(cases, today=today)
-    detained = [r["reference"] for r in rows if r["kind"] == "detention"]
-    access = {
-        reference: (medical, legal)
-        for reference, medical, legal in Detention.objects.filter(
-            case__reference__in=detained
-        ).values_list("case__reference", "medical_access_on", "legal_access_on")
-    }
-    offences = {"detention": _("Arrest or detention"), "abduction": _("Abduction")}
-    held_by = dict(rc.DetainingAuthority.choices) | dict(rc.AbductorType.choices)
     answer = []
-    for row in rows:
-        medical, legal = access.get(row["reference"], (None, None))
+    for row in figures.table_g(cases, today=today):
+        offence, authority = figures.table_g_labels(row)
         answer.append(
             {
                 "reference": row["reference"],
                 "kind": row["kind"],
-                "offence": str(offences[row["kind"]]),
-                "authority": str(held_by.get(row["authority"], row["authority"])),
+                "offence": offence,
+                "authority": authority,
                 "country": row["country"],
                 "date": datetime.date.fromisoformat(row["date"]),
                 "days_held": row["days_held"],
-                "medical_access_on": medical,
-                "legal_access_on": legal,
+                "medical_access_on": figures.as_of(row["medical_access_on"]),
+                "legal_access_on": figures.as_of(row["legal_access_on"]),
                 "released": row["released"],
             }
         )

@@ -280,35 +280,33 @@ def case_edit(request, reference):
     )
 
 
-@login_required
-def detention_edit(request, reference):
+def _detail_edit(request, reference, model, form_class, title, part: str):
+    """The detention or abduction details of a case: one row beside the case, saved with it."""
     case = _case(request, reference)
-    instance = Detention.objects.filter(case=case).first() or Detention(case=case)
+    instance = model.objects.filter(case=case).first() or model(case=case)
     return _versioned_form(
         request,
         case,
-        forms.DetentionForm,
+        form_class,
         instance=instance,
-        title=_("Detention"),
+        title=title,
         save=lambda data, version: services.update_case(
-            case.pk, user=request.user, expected_version=version, detention=data
+            case.pk, user=request.user, expected_version=version, **{part: data}
         ),
     )
 
 
 @login_required
+def detention_edit(request, reference):
+    return _detail_edit(
+        request, reference, Detention, forms.DetentionForm, _("Detention"), "detention"
+    )
+
+
+@login_required
 def abduction_edit(request, reference):
-    case = _case(request, reference)
-    instance = Abduction.objects.filter(case=case).first() or Abduction(case=case)
-    return _versioned_form(
-        request,
-        case,
-        forms.AbductionForm,
-        instance=instance,
-        title=_("Abduction"),
-        save=lambda data, version: services.update_case(
-            case.pk, user=request.user, expected_version=version, abduction=data
-        ),
+    return _detail_edit(
+        request, reference, Abduction, forms.AbductionForm, _("Abduction"), "abduction"
     )
 
 
@@ -569,11 +567,8 @@ def figures_page(request):
     except ValueError:
         year = None
     data = figures.all_figures(cases, year=year)
-    kinds = {"detention": _("Arrest or detention"), "abduction": _("Abduction")}
-    held_by = dict(rc.DetainingAuthority.choices) | dict(rc.AbductorType.choices)
     for row in data["table_g"]:
-        row["kind_label"] = kinds[row["kind"]]
-        row["authority_label"] = held_by.get(row["authority"], row["authority"])
+        row["kind_label"], row["authority_label"] = figures.table_g_labels(row)
     return render(
         request,
         "registry/figures.html",
