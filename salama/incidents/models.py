@@ -17,6 +17,10 @@ from salama.organisations.models import Organisation, organisation_ids
 SQLITE_SEARCH_SQL = (
     "SELECT rowid FROM incidents_incident_search WHERE incidents_incident_search MATCH %s"
 )
+# Incidents the index has not caught up with yet (``search_index``): from this id upwards.
+SQLITE_BACKLOG_FLOOR_SQL = (
+    "SELECT coalesce(min(low), 9223372036854775807) FROM incidents_search_backlog"
+)
 
 
 def _fts_trigrams(text: str) -> str:
@@ -63,7 +67,9 @@ class IncidentQuerySet(models.QuerySet):
         - PostgreSQL: trigram GIN indexes (migration 0002) serve the ``icontains`` itself.
         - SQLite: the FTS5 trigram table ``incidents_incident_search`` (kept in step by
           triggers) narrows to candidates and ``icontains`` keeps the exact meaning; terms of
-          one or two letters have no trigram and are matched by ``icontains`` alone.
+          one or two letters have no trigram and are matched by ``icontains`` alone. While
+          a large write's incidents wait for the index (``search_index``), every incident
+          from the backlog's lowest id up is a candidate too: the same matches, found slower.
         - SQLite reads every candidate to sort them by date, so a word found in a fifth of a
           million incidents takes about half a second; telling common words from rare ones
           first would cost the list page a query (PostgreSQL's planner weighs it by itself).
@@ -74,7 +80,8 @@ class IncidentQuerySet(models.QuerySet):
         found = Q(narrative__icontains=text) | Q(place__icontains=text)
         if connections[self.db].vendor == "sqlite" and len(text) >= 3:
             # A constant statement; the search text is a bound parameter.
-            found &= Q(pk__in=RawSQL(SQLITE_SEARCH_SQL, [_fts_trigrams(text)]))  # noqa: S611
+            indexed = Q(pk__in=RawSQL(SQLITE_SEARCH_SQL, [_fts_trigrams(text)]))  # noqa: S611
+            found &= indexed | Q(pk__gte=RawSQL(SQLITE_BACKLOG_FLOOR_SQL, []))  # noqa: S611
         # UPPER on both sides, not ``iexact``: SQLite's LIKE cannot use the index on it.
         return self.filter(found | Exact(Upper("reference"), Upper(Value(text))))
 

@@ -14,8 +14,9 @@ Speed (the aim is 20,000 incidents/s into SQLite; docs/benchmarks.md has what it
 from raw ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) in large batches, one transaction
 per batch, with incident ids reserved up front so persons and sources can point at them without
 reading anything back. Most of the time is the databases' own work: SQLite's B-trees for the
-incident's ten indexes and its FTS5 search index (filled per batch, see
-:func:`search_index_in_bulk`), PostgreSQL's trigram indexes.
+incident's indexes, PostgreSQL's trigram indexes. SQLite's text-search index is deferred
+(``search_index``): the run's ids go to its backlog and are indexed after the last batch,
+timed apart (``index_seconds``); the incidents are searchable throughout.
 """
 
 import bisect
@@ -40,6 +41,7 @@ from django.utils import timezone
 from salama.core import audit
 from salama.core.forked import Forked
 from salama.incidents import choices as c
+from salama.incidents import search_index
 from salama.incidents.models import AffectedPerson, Incident, RoadCrash, Source
 from salama.organisations.choices import OrganisationType
 from salama.organisations.models import Organisation
@@ -52,9 +54,6 @@ ORGANISATION_NAME = "Synthetic data (generated)"
 DEFAULT_BATCH_SIZE = 50_000
 # From this many incidents, a forked process draws while this one writes (two cores busy).
 PARALLEL_FROM = 100_000
-# SQLite's search index and the trigger that fills it (migration incidents/0002).
-SEARCH_TABLE = "incidents_incident_search"
-SEARCH_TRIGGER = "incidents_incident_search_insert"
 
 INCIDENT_FIELDS = (
     "id",
@@ -131,6 +130,7 @@ class GenerateResult:
     road_crashes: int = 0
     seconds: float = 0.0  # writing only; the rate is over this
     analyze_seconds: float = 0.0
+    index_seconds: float = 0.0  # SQLite's search index catching up, after the writing
     first_reference: str = ""
     last_reference: str = ""
     database: str = ""
@@ -714,7 +714,7 @@ def generate(
                 with (
                     transaction.atomic(),
                     connection.cursor() as cursor,
-                    search_index_in_bulk(cursor, incidents[0][0], incidents[-1][0]),
+                    search_index.deferred(cursor, incidents[0][0], incidents[-1][0]),
                 ):
                     _insert(cursor, Incident, INCIDENT_FIELDS, incidents, incident_constants)
                     _insert(cursor, AffectedPerson, PERSON_FIELDS, persons)
@@ -732,42 +732,13 @@ def generate(
         analysing = time.perf_counter()
         _refresh_statistics()
         result.analyze_seconds = time.perf_counter() - analysing
+        result.index_seconds = search_index.catch_up().seconds
     except BaseException as exc:
         if result.incidents < count:
             result.seconds = time.perf_counter() - started
             _record(result, actor, failed=f"{type(exc).__name__}: {exc}")
         raise
     return result
-
-
-@contextlib.contextmanager
-def search_index_in_bulk(cursor, first_id: int, last_id: int):
-    """SQLite: index the batch's incidents for search in one statement, not row by row.
-
-    Migration incidents/0002 keeps an FTS5 table over narrative and place in step with a
-    trigger that runs once per inserted row, at five times the cost of the insert itself.
-    Inside the batch's transaction the trigger is set aside, the batch is indexed with one
-    INSERT … SELECT, and the trigger is put back as it was before the commit; a failure rolls
-    all of it back. Nobody ever sees the index out of step. test_generate checks the index.
-    """
-    found = None
-    if connection.vendor == "sqlite":
-        cursor.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s",
-            [SEARCH_TRIGGER],
-        )
-        found = cursor.fetchone()
-    if found is None:
-        yield
-        return
-    cursor.execute(f"DROP TRIGGER {SEARCH_TRIGGER}")
-    yield
-    cursor.execute(
-        f"INSERT INTO {SEARCH_TABLE} (rowid, narrative, place) "
-        "SELECT id, narrative, place FROM incidents_incident WHERE id BETWEEN %s AND %s",
-        [first_id, last_id],
-    )
-    cursor.execute(found[0])
 
 
 @contextlib.contextmanager

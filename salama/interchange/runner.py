@@ -14,10 +14,11 @@ Every row read is accounted for: ``rows_read == created + updated + unchanged + 
 Speed (docs/benchmarks.md has the numbers): each chunk costs a handful of queries whatever
 its size: one to find the chunk's existing sources, one for the ids the batch already took
 (a temporary table, so memory does not grow with the file), one to reserve the new incidents'
-ids, one bulk insert per table (COPY on PostgreSQL), one to fill SQLite's search index for
-the chunk, one to save the counters, all in one transaction. No ``full_clean`` per row:
-formats validate with plain functions and cached coordinate checks. Large files are read and
-converted in a second process while this one writes (:class:`_Conversions`), and Python's
+ids, one bulk insert per table (COPY on PostgreSQL), one to save the counters, all in one
+transaction; SQLite's search index catches up once, after the last chunk (``search_index``).
+No ``full_clean`` per row: formats validate with plain functions and cached coordinate checks.
+Large files are read and converted in a second process while this one writes
+(:class:`_Conversions`), and Python's
 cycle collector runs less often meanwhile. Created incidents get no audit entry each (a
 million would take hours): the batch's audit entry and the incident's Source row (``note``
 names the batch) record them. Updates are rare and go one by one, each with its own audit
@@ -47,13 +48,10 @@ from django.utils import timezone
 from salama.core import audit
 from salama.core.forked import Forked
 from salama.incidents import choices as c
+from salama.incidents import search_index
 from salama.incidents.models import AffectedPerson, Incident, ReportedTotal, Source
 from salama.incidents.services import REFERENCE_ALPHABET, full_snapshot
-from salama.incidents.synthetic import (
-    bigger_page_cache,
-    reserve_incident_ids,
-    search_index_in_bulk,
-)
+from salama.incidents.synthetic import bigger_page_cache, reserve_incident_ids
 from salama.incidents.validators import latest_allowed_date
 from salama.interchange import formats
 from salama.interchange.formats import Context, Facts, ImportRefused, Reject, Row
@@ -75,6 +73,8 @@ PAGE_CACHE_KIB = 128 * 1024
 PARALLEL_FROM_BYTES = 4 * 2**20
 # PostgreSQL: refresh table statistics once a batch has created this many incidents.
 ANALYZE_FROM = 5000
+# SQLite: chunks creating this many incidents leave the search index to the batch's end.
+DEFER_SEARCH_FROM = 1000
 
 __all__ = ["CHUNK_SIZE", "ImportRefused", "run_import", "source_organisation"]
 
@@ -146,6 +146,8 @@ def run_import(
         if not hasattr(fmt, "read_file"):
             batch.encoding = chunks.encoding_found[:30]
         run.finish(ImportBatch.State.DONE)
+    # The rows are in and searchable; SQLite's search index catches up with them now.
+    search_index.catch_up()
     import_finished.send(ImportBatch, batch=batch)
     return batch
 
@@ -613,9 +615,9 @@ class _Run:
         """Insert the chunk's new incidents with their persons, totals and sources.
 
         Incident ids are reserved up front (one query), so the other rows can point at them
-        without reading anything back, and SQLite's search index is filled for the whole
-        range in one statement instead of by its per-row trigger (see
-        :func:`search_index_in_bulk`). Called inside the chunk's transaction.
+        without reading anything back. A chunk of ``DEFER_SEARCH_FROM`` incidents or more
+        leaves SQLite's search index to the catch-up at the end of the batch
+        (``search_index``). Called inside the chunk's transaction.
         """
         if not items:
             return 0
@@ -643,8 +645,14 @@ class _Run:
                 sources.append(
                     {**self._source(source, facts, digest, note), "incident_id": incident_id}
                 )
-        with connection.cursor() as cursor, search_index_in_bulk(cursor, ids[0], ids[-1]):
-            _table(Incident, with_id=True).insert(incidents)
+        with connection.cursor() as cursor:
+            deferring = len(ids) >= DEFER_SEARCH_FROM
+            with (
+                search_index.deferred(cursor, ids[0], ids[-1])
+                if deferring
+                else contextlib.nullcontext()
+            ):
+                _table(Incident, with_id=True).insert(incidents)
         _table(AffectedPerson).insert(persons)
         _table(ReportedTotal).insert(totals)
         _table(Source).insert(sources)

@@ -11,7 +11,8 @@
 Neither the GIN indexes nor the FTS table are in Django's model state (neither exists on the
 other database). Beware: a later migration that makes Django rebuild incidents_incident on
 SQLite (most column changes) drops these triggers with the old table; it must run
-``install(connection)`` again. ``test_search.py`` fails if the triggers are missing.
+``install(connection)`` again, then ``search_index.install`` (migration 0006 replaced them).
+``test_search.py`` fails if the triggers are missing.
 """
 
 import django.db.models.functions.text

@@ -87,7 +87,12 @@ class Command(BaseCommand):
                 f"{result.last_reference}) with {result.persons:,} affected-person rows for "
                 f"{result.organisation} in {result.seconds:.1f} s: "
                 f"{result.incidents_per_second:,.0f} incidents/s ({result.database}); "
-                f"planner statistics refreshed in {result.analyze_seconds:.1f} s."
+                f"planner statistics refreshed in {result.analyze_seconds:.1f} s"
+                + (
+                    f", search index caught up in {result.index_seconds:.1f} s."
+                    if result.index_seconds
+                    else "."
+                )
             )
         )
 
