@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from salama.incidents import choices as c
@@ -60,11 +61,13 @@ def run(request):
         except Exception:  # noqa: BLE001 - the run records the error; the page says so
             messages.error(request, _("The linkage run failed; its error is in the run list."))
             return redirect("linkage:queue")
-        messages.success(
-            request,
-            _("Linked %(n)s incidents: %(new)s new pairs to review.")
-            % {"n": result.run.incidents, "new": result.run.proposed},
-        )
+        linked = ngettext(
+            "Linked %(n)s incident.", "Linked %(n)s incidents.", result.run.incidents
+        ) % {"n": result.run.incidents}
+        proposed = ngettext(
+            "%(new)s new pair to review.", "%(new)s new pairs to review.", result.run.proposed
+        ) % {"new": result.run.proposed}
+        messages.success(request, f"{linked} {proposed}")
     else:
         link_incidents.enqueue(run.pk)
         messages.success(

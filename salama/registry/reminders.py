@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from salama.core.links import absolute_url
 from salama.organisations.choices import Role
@@ -47,12 +48,12 @@ def overdue_by_recipient(today=None) -> dict[str, list[Case]]:
 
 def _line(case: Case, today) -> str:
     what = _("restricted case") if case.sexual_violence else case.get_offence_display()
-    line = _("%(ref)s — %(what)s, %(country)s — nothing moved for %(days)s days") % {
-        "ref": case.reference,
-        "what": what,
-        "country": case.country,
-        "days": case.days_since_movement(today),
-    }
+    days = case.days_since_movement(today)
+    line = ngettext(
+        "%(ref)s — %(what)s, %(country)s — nothing moved for %(days)s day",
+        "%(ref)s — %(what)s, %(country)s — nothing moved for %(days)s days",
+        days,
+    ) % {"ref": case.reference, "what": what, "country": case.country, "days": days}
     return f"{line}\n    {absolute_url('registry:detail', case.reference)}"
 
 
@@ -63,9 +64,12 @@ def send_reminders(today=None) -> dict:
     for address, cases in sorted(digest.items()):
         body = "\n".join(
             [
-                _(
+                ngettext(
+                    "These cases have had no response and no milestone for %(days)s day or "
+                    "more. Please follow up with the authorities and record what happened.",
                     "These cases have had no response and no milestone for %(days)s days or "
-                    "more. Please follow up with the authorities and record what happened."
+                    "more. Please follow up with the authorities and record what happened.",
+                    overdue_days(),
                 )
                 % {"days": overdue_days()},
                 "",
@@ -73,7 +77,9 @@ def send_reminders(today=None) -> dict:
                 "",
             ]
         )
-        subject = _("Salama: %(n)s overdue case(s)") % {"n": len(cases)}
+        subject = ngettext(
+            "Salama: %(n)s overdue case", "Salama: %(n)s overdue cases", len(cases)
+        ) % {"n": len(cases)}
         messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [address]))
     sent = send_mass_mail(messages, fail_silently=False) if messages else 0
     return {

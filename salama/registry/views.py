@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from salama.core import audit
@@ -503,9 +504,12 @@ def break_glass(request, reference):
         else:
             messages.warning(
                 request,
-                _(
+                ngettext(
+                    "Emergency access granted for %(hours)s hour. It is logged and your "
+                    "organisation's admins have been told.",
                     "Emergency access granted for %(hours)s hours. It is logged and your "
-                    "organisation's admins have been told."
+                    "organisation's admins have been told.",
+                    services.BREAK_GLASS_HOURS,
                 )
                 % {"hours": services.BREAK_GLASS_HOURS},
             )

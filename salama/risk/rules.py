@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from salama.risk.choices import ApproverLevel, Decision, Impact, Likelihood, PCLevel, RiskLevel
 
@@ -122,7 +123,11 @@ def parse_matrix(data) -> Matrix:
         row = rows.get(lk)
         if not isinstance(row, list) or len(row) != len(IMPACTS):
             problems.append(
-                _("Row %(row)r must have %(n)d risk levels, one per impact.")
+                ngettext(
+                    "Row %(row)r must have %(n)d risk level, one per impact.",
+                    "Row %(row)r must have %(n)d risk levels, one per impact.",
+                    len(IMPACTS),
+                )
                 % {"row": lk, "n": len(IMPACTS)}
             )
             continue
@@ -142,6 +147,18 @@ def parse_matrix(data) -> Matrix:
     return Matrix(str(version).strip(), str(data.get("name") or version), cells)
 
 
+# One whole sentence for each direction, so that "likelihood" and "impact" are translated in
+# their sentence (their gender and case depend on it), not as words slotted into it.
+_LIKELIHOOD_RISES = gettext_noop(
+    "Not monotone: %(high)s is %(there)s, lower than %(low)s (%(here)s); "
+    "risk may not fall when likelihood rises."
+)
+_IMPACT_RISES = gettext_noop(
+    "Not monotone: %(high)s is %(there)s, lower than %(low)s (%(here)s); "
+    "risk may not fall when impact rises."
+)
+
+
 def monotone_problems(cells: dict) -> list[str]:
     """Every pair of neighbouring cells where risk falls as likelihood or impact rises."""
     problems = []
@@ -150,23 +167,19 @@ def monotone_problems(cells: dict) -> list[str]:
             here = cells[(lk, im)]
             neighbours = []
             if li + 1 < len(LIKELIHOODS):
-                neighbours.append((LIKELIHOODS[li + 1], im, _("likelihood")))
+                neighbours.append((LIKELIHOODS[li + 1], im, _LIKELIHOOD_RISES))
             if ii + 1 < len(IMPACTS):
-                neighbours.append((lk, IMPACTS[ii + 1], _("impact")))
-            for nlk, nim, rising in neighbours:
+                neighbours.append((lk, IMPACTS[ii + 1], _IMPACT_RISES))
+            for nlk, nim, message in neighbours:
                 there = cells[(nlk, nim)]
                 if RISK_RANK[there] < RISK_RANK[here]:
                     problems.append(
-                        _(
-                            "Not monotone: %(high)s is %(there)s, lower than %(low)s (%(here)s); "
-                            "risk may not fall when %(rising)s rises."
-                        )
+                        _(message)
                         % {
                             "high": _cell_name(nlk, nim),
                             "there": label(RiskLevel, there),
                             "low": _cell_name(lk, im),
                             "here": label(RiskLevel, here),
-                            "rising": rising,
                         }
                     )
     return problems

@@ -33,6 +33,13 @@ def test_run_button_fills_the_queue_and_the_pair_page_shows_both(signed_in, same
     assert LinkageRun.objects.get().status == LinkageRun.Status.DONE
 
 
+def test_the_run_message_counts_incidents_and_pairs_in_the_reader_language(signed_in, same_event):
+    english = signed_in.post(reverse("linkage:run"), follow=True).content.decode()
+    assert "Linked 2 incidents. 1 new pair to review." in english
+    russian = signed_in.post(reverse("linkage:run"), follow=True, HTTP_ACCEPT_LANGUAGE="ru")
+    assert "Связано 2 инцидента." in russian.content.decode()
+
+
 def test_confirm_then_unmerge_through_the_pages(signed_in, same_event):
     awsd, sind = same_event
     services.run_linkage()

@@ -5,12 +5,13 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from salama.registry import choices as rc
 from salama.registry import services
 from salama.registry.conftest import IDENTITY, make_case
 from salama.registry.models import Case, Detention
+from salama.registry.reminders import send_reminders
 
 TODAY = timezone.localdate
 
@@ -120,6 +121,17 @@ def test_remind_emails_each_owner_a_digest_without_names(case, officer, undp, sv
     assert sv_case.reference in message.body
     assert "Sexual" not in message.body  # a restricted case's offence stays out of mail
     assert IDENTITY["name"] not in message.body
+    assert message.subject == "Salama: 3 overdue cases"
+    assert "nothing moved for 120 days" in message.body
+
+
+def test_a_reminder_counts_in_the_plural_form_of_the_language(case, officer):
+    Case.objects.filter(pk=case.pk).update(last_movement=_ago(120))
+    with translation.override("ru"):
+        send_reminders()
+    [message] = mail.outbox
+    assert message.subject == "Salama: 1 просроченное дело"
+    assert "без движения 120 дней" in message.body
 
 
 def test_reminders_link_to_each_case_at_the_site_url(case, officer, settings):
@@ -286,6 +298,8 @@ def test_pages_log_entries(client, officer, case):
     assert bad.status_code == 200 and "in order" in bad.text
     detail = client.get(reverse("registry:detail", args=[ref]))
     assert "Police receipt" in detail.text and "Acknowledged" in detail.text
+    assert "Letter to Police — asked to: inform" in detail.text
+    assert "Response from Police" in detail.text
     closed = client.post(
         reverse("registry:decide", args=[ref, "close"]),
         {"reason": "Perpetrator convicted; family informed.", "version": case.version},
@@ -293,3 +307,15 @@ def test_pages_log_entries(client, officer, case):
     assert closed.status_code == 302
     case.refresh_from_db()
     assert case.status == rc.CaseStatus.CLOSED
+
+
+def test_the_timeline_reads_as_whole_sentences_in_french(client, officer, case):
+    services.add_follow_up(case, officer, _follow_up(ask_inform=True))
+    client.force_login(officer)
+    detail = client.get(
+        reverse("registry:detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert (
+        "Note verbale — destinataire : Ministère des affaires étrangères (RCO/2024/1) — "
+        "demandes : enquêter, informer"
+    ) in detail.text
