@@ -45,6 +45,8 @@ PRODUCTION = {
     "SALAMA_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
     "SALAMA_SSL_REDIRECT": "false",
     "SALAMA_SECURE_COOKIES": "false",
+    # The page is measured, not the sign-in: no second factor for the benchmark's users.
+    "SALAMA_REQUIRE_TWO_FACTOR": "false",
     # Production refuses to start without one; nothing the benchmarks do is encrypted.
     "SALAMA_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
 }
@@ -314,6 +316,12 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def _index_time(generated: dict) -> str:
+    """SQLite's search index catching up after the writing (``search_index``), in seconds."""
+    seconds = generated.get("index_seconds")
+    return f"{seconds:,.1f} s" if seconds else "—"
+
+
 def markdown(mode: str, results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -376,9 +384,9 @@ def markdown(mode: str, results: dict) -> str:
         lines += [
             f"#### Generate: {r['incidents']:,} synthetic incidents",
             "",
-            "| database | incidents/s | seconds | persons rows | DB size | peak RSS "
-            "| target (SQLite ≥ 20,000/s) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| database | incidents/s | seconds | then the search index | persons rows "
+            "| DB size | peak RSS | target (SQLite ≥ 20,000/s) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         for vendor, run_result in r["runs"].items():
             g = run_result["generate"]
@@ -387,7 +395,7 @@ def markdown(mode: str, results: dict) -> str:
             )
             lines.append(
                 f"| {vendor} | {g['incidents_per_second']:,} | {g['seconds']:,.1f} | "
-                f"{g['persons']:,} | {run_result['database_mb']:,} MiB | "
+                f"{_index_time(g)} | {g['persons']:,} | {run_result['database_mb']:,} MiB | "
                 f"{g['peak_rss_mb']:,.0f} MiB | {target} |"
             )
         lines.append("")
@@ -396,9 +404,9 @@ def markdown(mode: str, results: dict) -> str:
         lines += [
             f"#### Generate, then the incident list: {r['incidents']:,} synthetic incidents",
             "",
-            "| database | generate incidents/s | persons rows | DB size "
+            "| database | generate incidents/s | then the search index | persons rows | DB size "
             "| target (SQLite ≥ 20,000/s) |",
-            "| --- | ---: | ---: | ---: | --- |",
+            "| --- | ---: | ---: | ---: | ---: | --- |",
         ]
         for vendor, run_result in r["runs"].items():
             g = run_result["generate"]
@@ -406,8 +414,8 @@ def markdown(mode: str, results: dict) -> str:
                 verdict(g["incidents_per_second"] >= GENERATE_TARGET) if vendor == "sqlite" else "—"
             )
             lines.append(
-                f"| {vendor} | {g['incidents_per_second']:,} | {g['persons']:,} | "
-                f"{run_result['database_mb']:,} MiB | {target} |"
+                f"| {vendor} | {g['incidents_per_second']:,} | {_index_time(g)} | "
+                f"{g['persons']:,} | {run_result['database_mb']:,} MiB | {target} |"
             )
         lines += [
             "",

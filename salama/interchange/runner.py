@@ -45,7 +45,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, DateField, DateTimeField, F
 from django.utils import timezone
 
-from salama.core import audit
+from salama.core import audit, locks
 from salama.core.forked import Forked
 from salama.incidents import choices as c
 from salama.incidents import search_index
@@ -91,6 +91,7 @@ def run_import(
     chunk_size: int = CHUNK_SIZE,
     options: dict | None = None,
     parallel: bool | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> ImportBatch:
     """Import the file at ``path`` with the format ``format_name``; return its batch.
 
@@ -105,6 +106,10 @@ def run_import(
 
     ``parallel``: read and convert the rows in a second process while this one writes
     (see :class:`_Conversions`); by default for files of ``PARALLEL_FROM_BYTES`` or more.
+
+    Imports of the same source system run one at a time (``salama.core.locks``): two at once
+    would both create the rows that neither has yet, and the second's would be refused. A
+    second import waits for the first, calling ``on_wait()`` once, then finds its rows.
     """
     fmt = formats.get(format_name)
     path = Path(path)
@@ -113,7 +118,7 @@ def run_import(
     sha256, encoding = inspect_file(path)
     total_bytes = path.stat().st_size
     options = options or {}
-    with path.open("rb") as handle:
+    with locks.held(f"import:{fmt.SOURCE_SYSTEM}", on_wait=on_wait), path.open("rb") as handle:
         lines = _Lines(handle, encoding)
         if hasattr(fmt, "read_file"):
             reading = fmt.read_file(path, **options)

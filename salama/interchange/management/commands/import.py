@@ -72,7 +72,12 @@ class Command(BaseCommand):
                 batch = self._with_progress(format_name, path, organisation, user, reader)
             else:
                 batch = run_import(
-                    format_name, path, organisation=organisation, user=user, options=reader
+                    format_name,
+                    path,
+                    organisation=organisation,
+                    user=user,
+                    options=reader,
+                    on_wait=lambda: self._waiting(module),
                 )
         except ImportRefused as exc:
             raise CommandError(str(exc)) from None
@@ -142,7 +147,14 @@ class Command(BaseCommand):
                 user=user,
                 progress=advance,
                 options=reader,
+                on_wait=lambda: self._waiting(formats.get(format_name)),
             )
+
+    def _waiting(self, module):
+        self.stderr.write(
+            f"Another import of {module.SOURCE_SYSTEM} data is running; this one starts when "
+            "it has finished."
+        )
 
     def _print_report(self, batch, hint=True):
         write = self.stdout.write
