@@ -17,33 +17,46 @@ from django.utils.translation import ngettext
 from salama.core.links import absolute_url
 from salama.organisations.choices import Role
 from salama.organisations.models import Membership
-from salama.registry.models import Case, overdue_days
+from salama.registry.models import Case, SurvivorFocalPoint, overdue_days
 
 
 def overdue_by_recipient(today=None) -> dict[str, list[Case]]:
     """E-mail address → overdue cases. A case without an owner (or whose owner has no
-    address) goes to every case officer of its organisation, so that none goes silent."""
+    address) goes to every case officer of its organisation, so that none goes silent; a
+    restricted (sexual-violence) one only to the organisation's survivor focal points, or,
+    where none is designated, to its admins, as a restricted proposal does."""
     today = today or timezone.localdate()
     digest: dict[str, list[Case]] = defaultdict(list)
-    officers: dict[int, list[str]] = {}
+    stand_ins: dict[tuple[int, bool], list[str]] = {}
     cases = Case.objects.overdue(today).select_related("owner").order_by("last_movement", "id")
     for case in cases.iterator(chunk_size=2000):
         if case.owner_id and case.owner.email:
             digest[case.owner.email].append(case)
             continue
-        if case.organisation_id not in officers:
-            officers[case.organisation_id] = sorted(
-                set(
-                    Membership.objects.filter(
-                        organisation_id=case.organisation_id, role=Role.CASE_OFFICER
-                    )
-                    .exclude(user__email="")
-                    .values_list("user__email", flat=True)
-                )
-            )
-        for address in officers[case.organisation_id]:
+        key = (case.organisation_id, case.sexual_violence)
+        if key not in stand_ins:
+            stand_ins[key] = _stand_ins(*key)
+        for address in stand_ins[key]:
             digest[address].append(case)
     return dict(digest)
+
+
+def _stand_ins(organisation_id: int, restricted: bool) -> list[str]:
+    """The addresses that hear of an organisation's ownerless overdue cases."""
+    if restricted:
+        focal = SurvivorFocalPoint.objects.filter(organisation_id=organisation_id).exclude(
+            user__email=""
+        )
+        if addresses := sorted(set(focal.values_list("user__email", flat=True))):
+            return addresses
+    role = Role.ORG_ADMIN if restricted else Role.CASE_OFFICER
+    return sorted(
+        set(
+            Membership.objects.filter(organisation_id=organisation_id, role=role)
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+    )
 
 
 def _line(case: Case, today) -> str:

@@ -319,3 +319,34 @@ def test_the_timeline_reads_as_whole_sentences_in_french(client, officer, case):
         "Note verbale — destinataire : Ministère des affaires étrangères (RCO/2024/1) — "
         "demandes : enquêter, informer"
     ) in detail.text
+
+
+def test_an_ownerless_restricted_case_goes_to_focal_points_or_else_admins(
+    officer, second_officer, org_admin, undp
+):
+    """Not to every case officer, as an ordinary ownerless case does: a restricted case is
+    for its named officers and the survivor focal points only."""
+    restricted = make_case(
+        officer, undp, identity=IDENTITY, offence=rc.Offence.SEXUAL_ASSAULT, gender="female"
+    )
+    ordinary = make_case(officer, undp)
+    Case.objects.filter(pk__in=[restricted.pk, ordinary.pk]).update(
+        owner=None, last_movement=_ago(100)
+    )
+
+    # No focal point yet: the organisation's admin hears of it, the officers do not.
+    call_command("registry", "remind")
+    sent = {m.to[0]: m.body for m in mail.outbox}
+    assert restricted.reference in sent["ada@example.org"]
+    assert ordinary.reference not in sent["ada@example.org"]
+    for address in ("cora@example.org", "cyril@example.org"):
+        assert ordinary.reference in sent[address]
+        assert restricted.reference not in sent[address]
+
+    mail.outbox.clear()
+    services.designate_focal_point(undp, second_officer, by=org_admin)
+    call_command("registry", "remind")
+    sent = {m.to[0]: m.body for m in mail.outbox}
+    assert restricted.reference in sent["cyril@example.org"]
+    assert restricted.reference not in sent["cora@example.org"]
+    assert "ada@example.org" not in sent
