@@ -730,7 +730,7 @@ def generate(
                 if on_batch:
                     on_batch(len(incidents))
         analysing = time.perf_counter()
-        _refresh_statistics()
+        refresh_statistics()
         result.analyze_seconds = time.perf_counter() - analysing
         result.index_seconds = search_index.catch_up().seconds
     except BaseException as exc:
@@ -759,7 +759,7 @@ def bigger_page_cache(kib: int = 256 * 1024):
             cursor.execute(f"PRAGMA cache_size = {before}")
 
 
-def _refresh_statistics() -> None:
+def refresh_statistics() -> None:
     """ANALYZE the tables just filled. SQLite never gathers statistics by itself, and without
     them it sorts every visible incident for the list instead of reading the date index."""
     tables = [m._meta.db_table for m in (Incident, AffectedPerson, Source, RoadCrash)]

@@ -51,7 +51,11 @@ from salama.incidents import choices as c
 from salama.incidents import search_index
 from salama.incidents.models import AffectedPerson, Incident, ReportedTotal, Source
 from salama.incidents.services import REFERENCE_ALPHABET, full_snapshot
-from salama.incidents.synthetic import bigger_page_cache, reserve_incident_ids
+from salama.incidents.synthetic import (
+    bigger_page_cache,
+    refresh_statistics,
+    reserve_incident_ids,
+)
 from salama.incidents.validators import latest_allowed_date
 from salama.interchange import formats
 from salama.interchange.formats import Context, Facts, ImportRefused, Reject, Row
@@ -151,8 +155,12 @@ def run_import(
         if not hasattr(fmt, "read_file"):
             batch.encoding = chunks.encoding_found[:30]
         run.finish(ImportBatch.State.DONE)
-    # The rows are in and searchable; SQLite's search index catches up with them now.
+    # The rows are in and searchable; SQLite's search index catches up with them now, and
+    # SQLite, which never gathers planner statistics by itself, gets them after a large batch
+    # (without them the list sorts every visible incident instead of reading the date index).
     search_index.catch_up()
+    if connection.vendor == "sqlite" and batch.created >= ANALYZE_FROM:
+        refresh_statistics()
     import_finished.send(ImportBatch, batch=batch)
     return batch
 

@@ -189,3 +189,14 @@ def test_incident_ids_are_reserved_so_later_incidents_never_reuse_them(tmp_path,
     imported = set(Incident.objects.values_list("id", flat=True))
     later = make_incident(reporter, undp)
     assert later.pk > max(imported)
+
+
+def test_a_large_batch_leaves_sqlite_with_planner_statistics(tmp_path, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL gathers its own statistics (and the batch ANALYZEs as it goes)")
+    monkeypatch.setattr(runner, "ANALYZE_FROM", 2)
+    path = write_csv(tmp_path / "awsd.csv", HEADER, [ROWS["1"], ROWS["2"], ROWS["3"]])
+    run_import("awsd", path, organisation=awsd_organisation())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'incidents_incident'")
+        assert cursor.fetchone()[0] > 0
