@@ -30,8 +30,6 @@ BACKLOG_TABLE = "incidents_search_backlog"
 INSERT_TRIGGER = "incidents_incident_search_insert"
 # Incidents indexed per transaction by the catch-up (about a second of work each).
 CATCH_UP_SLICE = 50_000
-# The search's candidates beyond the index: every id from the backlog's lowest one.
-BACKLOG_FLOOR_SQL = f"SELECT coalesce(min(low), 9223372036854775807) FROM {BACKLOG_TABLE}"  # noqa: S608
 
 _NOT_IN_BACKLOG = (
     f"NOT EXISTS (SELECT 1 FROM {BACKLOG_TABLE} b WHERE {{row}}.id BETWEEN b.low AND b.high)"
