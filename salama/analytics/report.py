@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from salama.analytics import figures as schemes
 from salama.analytics import query
@@ -421,7 +421,7 @@ def _table_g_status(year_from, year_to, user) -> "Table | None":
             str(_("Days held")),
             str(_("Medical access granted")),
             str(_("Legal access granted")),
-            str(_("Released")),
+            str(pgettext_lazy("person released", "Released")),
         ],
         rows,
         unit="cases",

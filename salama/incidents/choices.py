@@ -7,6 +7,7 @@ The sources of each list are in ../shared/docs/domain.md §3, §5 and §9.
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class DatePrecision(models.TextChoices):
@@ -16,11 +17,11 @@ class DatePrecision(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    SUBMITTED = "submitted", _("Submitted")
-    ENDORSED = "endorsed", _("Endorsed")
-    CLOSED = "closed", _("Closed")
-    MERGED = "merged", _("Merged into another incident")
+    DRAFT = "draft", pgettext_lazy("incident status", "Draft")
+    SUBMITTED = "submitted", pgettext_lazy("incident status", "Submitted")
+    ENDORSED = "endorsed", pgettext_lazy("incident status", "Endorsed")
+    CLOSED = "closed", pgettext_lazy("incident status", "Closed")
+    MERGED = "merged", pgettext_lazy("incident status", "Merged into another incident")
 
 
 class Category(models.TextChoices):

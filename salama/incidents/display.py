@@ -14,7 +14,7 @@ from django.db import models
 from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from salama.core.geo import country_name
 from salama.incidents.models import AffectedPerson, Incident, RoadCrash, Source
@@ -35,10 +35,10 @@ ACTION_LABELS = {
     "change": gettext_lazy("Edited"),
     "merge": gettext_lazy("Merged a duplicate into this incident"),
     "status:draft": gettext_lazy("Sent back to draft"),
-    "status:submitted": gettext_lazy("Submitted"),
-    "status:endorsed": gettext_lazy("Endorsed"),
-    "status:closed": gettext_lazy("Closed"),
-    "status:merged": gettext_lazy("Merged into another incident"),
+    "status:submitted": pgettext_lazy("incident status", "Submitted"),
+    "status:endorsed": pgettext_lazy("incident status", "Endorsed"),
+    "status:closed": pgettext_lazy("incident status", "Closed"),
+    "status:merged": pgettext_lazy("incident status", "Merged into another incident"),
 }
 
 USER_FIELDS = {"reported_by_id", "endorsed_by_id"}

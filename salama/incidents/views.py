@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from salama.core import audit
@@ -138,14 +138,20 @@ def incident_map(request):
     capped = len(points) > MAX_POINTS
     points = points[:MAX_POINTS]
     if capped:
-        description = _(
+        description = ngettext(
+            "Dots mark where incidents happened: the latest %(n)s incident with coordinates "
+            "that matches the filters (older ones are not drawn).",
             "Dots mark where incidents happened: the latest %(n)s incidents with coordinates "
-            "that match the filters (older ones are not drawn)."
+            "that match the filters (older ones are not drawn).",
+            MAX_POINTS,
         ) % {"n": MAX_POINTS}
     else:
-        description = _(
+        description = ngettext(
+            "Dots mark where incidents happened: %(n)s incident with coordinates matches the "
+            "filters.",
             "Dots mark where incidents happened: %(n)s incidents with coordinates match the "
-            "filters."
+            "filters.",
+            len(points),
         ) % {"n": len(points)}
     svg = render_svg(points, title=_("Map of incidents"), description=description)
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salama.incidents.models import Incident
 
@@ -90,10 +91,10 @@ class CandidatePair(models.Model):
     """Two incidents that may be one event; ``incident_a`` always has the lower id."""
 
     class Status(models.TextChoices):
-        PROPOSED = "proposed", _("Proposed")
-        CONFIRMED = "confirmed", _("Confirmed (merged)")
-        REJECTED = "rejected", _("Rejected")
-        UNMERGED = "unmerged", _("Merged, then undone")
+        PROPOSED = "proposed", pgettext_lazy("pair status", "Proposed")
+        CONFIRMED = "confirmed", pgettext_lazy("pair status", "Confirmed (merged)")
+        REJECTED = "rejected", pgettext_lazy("pair status", "Rejected")
+        UNMERGED = "unmerged", pgettext_lazy("pair status", "Merged, then undone")
 
     incident_a = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
     incident_b = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")

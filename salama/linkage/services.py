@@ -325,6 +325,16 @@ def _visible_pair(pair_id: int, user) -> CandidatePair:
     return pair
 
 
+def _already_decided(pair: CandidatePair) -> str:
+    """Why a pair that is no longer proposed cannot be decided again: one whole sentence per
+    status, so that every language can word it."""
+    if pair.status == CandidatePair.Status.CONFIRMED:
+        return _("This pair was already confirmed: the two incidents were merged.")
+    if pair.status == CandidatePair.Status.REJECTED:
+        return _("This pair was already rejected.")
+    return _("This pair was already merged, and the merge was then undone.")
+
+
 def _merge_pair(pair: CandidatePair, *, survivor_id: int, user, automatic: bool) -> MergeRecord:
     if survivor_id not in (pair.incident_a_id, pair.incident_b_id):
         raise LinkageError(_("The incident kept must be one of the pair."))
@@ -332,10 +342,7 @@ def _merge_pair(pair: CandidatePair, *, survivor_id: int, user, automatic: bool)
     with transaction.atomic():
         locked = CandidatePair.objects.select_for_update().get(pk=pair.pk)
         if locked.status != CandidatePair.Status.PROPOSED:
-            raise LinkageError(
-                _("This pair was already decided: %(status)s.")
-                % {"status": locked.get_status_display()}
-            )
+            raise LinkageError(_already_decided(locked))
         incidents = Incident.objects.select_for_update().in_bulk([survivor_id, duplicate_id])
         survivor, duplicate = incidents[survivor_id], incidents[duplicate_id]
         for incident in (survivor, duplicate):
@@ -397,10 +404,7 @@ def reject(pair_id: int, user, *, reason: str = "") -> Rejection:
     with transaction.atomic():
         locked = CandidatePair.objects.select_for_update().get(pk=pair.pk)
         if locked.status != CandidatePair.Status.PROPOSED:
-            raise LinkageError(
-                _("This pair was already decided: %(status)s.")
-                % {"status": locked.get_status_display()}
-            )
+            raise LinkageError(_already_decided(locked))
         rejection, _created = Rejection.objects.get_or_create(
             incident_a_id=locked.incident_a_id,
             incident_b_id=locked.incident_b_id,

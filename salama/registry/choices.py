@@ -2,13 +2,14 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CaseStatus(models.TextChoices):
-    PROPOSED = "proposed", _("Proposed")
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
-    DECLINED = "declined", _("Declined")
+    PROPOSED = "proposed", pgettext_lazy("case status", "Proposed")
+    OPEN = "open", pgettext_lazy("case status", "Open")
+    CLOSED = "closed", pgettext_lazy("case status", "Closed")
+    DECLINED = "declined", pgettext_lazy("case status", "Declined")
 
 
 ACTIVE_STATUSES = (CaseStatus.OPEN,)
@@ -95,7 +96,7 @@ class AbductorType(models.TextChoices):
 
 
 class AbductionOutcome(models.TextChoices):
-    RELEASED = "released", _("Released")
+    RELEASED = "released", pgettext_lazy("abduction outcome", "Released")
     RESCUED = "rescued", _("Rescued")
     ESCAPED = "escaped", _("Escaped")
     KILLED = "killed", _("Killed")

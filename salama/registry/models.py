@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from salama.incidents import choices as ic
 from salama.incidents.models import AffectedPerson, Incident
@@ -357,6 +358,17 @@ class FollowUp(models.Model):
             "ask_release": _("release"),
         }
         return [str(label) for field, label in names.items() if getattr(self, field)]
+
+    def asked_text(self) -> str:
+        """What was asked, as one list in the reader's language (its own separator: "، " in
+        Arabic, "、" in Chinese); empty when nothing was asked."""
+        asked = self.asked()
+        text = asked[0] if asked else ""
+        for item in asked[1:]:
+            # Translators: joins one more item to a list; only the separator between them changes
+            # (", " in English, "، " in Arabic, "、" in Chinese).
+            text = pgettext("list separator", "%(list)s, %(item)s") % {"list": text, "item": item}
+        return text
 
 
 class Milestone(models.Model):

@@ -120,10 +120,15 @@ def _require_open(user, case: Case):
 
 
 def _require_active(case: Case):
-    if case.status != rc.CaseStatus.OPEN:
+    if case.status == rc.CaseStatus.PROPOSED:
         raise CaseError(
-            _("%(ref)s is %(status)s; accept or reopen it first.")
-            % {"ref": case.reference, "status": case.get_status_display()}
+            _("%(ref)s is still a proposal: accept it first.") % {"ref": case.reference}
+        )
+    if case.status == rc.CaseStatus.CLOSED:
+        raise CaseError(_("%(ref)s is closed: reopen it first.") % {"ref": case.reference})
+    if case.status != rc.CaseStatus.OPEN:  # declined
+        raise CaseError(
+            _("%(ref)s was declined: it can no longer be worked on.") % {"ref": case.reference}
         )
 
 
@@ -132,10 +137,15 @@ def _require_taken_on(case: Case):
     closed): a proposal is seen by every case officer of the organisation (by all its
     survivor focal points when it is about sexual violence), so it must hold nothing that
     identifies the person."""
-    if case.status not in (rc.CaseStatus.OPEN, rc.CaseStatus.CLOSED):
+    if case.status == rc.CaseStatus.PROPOSED:
         raise CaseError(
-            _("%(ref)s is %(status)s: accept it before recording anything about the person.")
-            % {"ref": case.reference, "status": case.get_status_display()}
+            _("%(ref)s is still a proposal: accept it before recording anything about the person.")
+            % {"ref": case.reference}
+        )
+    if case.status not in (rc.CaseStatus.OPEN, rc.CaseStatus.CLOSED):  # declined
+        raise CaseError(
+            _("%(ref)s was declined: nothing can be recorded about the person.")
+            % {"ref": case.reference}
         )
 
 

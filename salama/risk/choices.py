@@ -8,6 +8,7 @@ never spelled out as ``if`` ladders.
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Likelihood(models.TextChoices):
@@ -66,10 +67,10 @@ class AreaKind(models.TextChoices):
 
 
 class AssessmentStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    SUBMITTED = "submitted", _("Submitted")
-    APPROVED = "approved", _("Approved")
-    SUPERSEDED = "superseded", _("Superseded")
+    DRAFT = "draft", pgettext_lazy("assessment status", "Draft")
+    SUBMITTED = "submitted", pgettext_lazy("assessment status", "Submitted")
+    APPROVED = "approved", pgettext_lazy("assessment status", "Approved")
+    SUPERSEDED = "superseded", pgettext_lazy("assessment status", "Superseded")
 
 
 class MeasureKind(models.TextChoices):
@@ -120,6 +121,6 @@ class ComplianceAnswer(models.TextChoices):
 
 
 class ActionStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    DONE = "done", _("Done")
-    CANCELLED = "cancelled", _("Cancelled")
+    OPEN = "open", pgettext_lazy("finding status", "Open")
+    DONE = "done", pgettext_lazy("finding status", "Done")
+    CANCELLED = "cancelled", pgettext_lazy("finding status", "Cancelled")

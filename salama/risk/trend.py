@@ -20,8 +20,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from salama.incidents import choices as ic
 from salama.incidents.models import Incident
@@ -154,9 +153,12 @@ def contradictions(assessment, trend: Trend) -> list[Contradiction]:
                     event,
                     seen,
                     threshold,
-                    _(
+                    ngettext(
+                        "“%(event)s” is rated %(likelihood)s, but %(n)d incident of this "
+                        "category happened in the area since %(since)s: review suggested.",
                         "“%(event)s” is rated %(likelihood)s, but %(n)d incidents of this "
-                        "category happened in the area since %(since)s: review suggested."
+                        "category happened in the area since %(since)s: review suggested.",
+                        seen,
                     )
                     % {
                         "event": event.description,

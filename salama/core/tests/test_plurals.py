@@ -86,3 +86,57 @@ def test_arabic_template_plurals(n, expected):
 def test_english_is_the_source(n, expected):
     with override("en"):
         assert linked(n) == expected
+
+
+def map_description(n):
+    # The description salama.incidents.views.incident_map gives the map when nothing is capped.
+    return ngettext(
+        "Dots mark where incidents happened: %(n)s incident with coordinates matches the filters.",
+        "Dots mark where incidents happened: %(n)s incidents with coordinates match the filters.",
+        n,
+    ) % {"n": n}
+
+
+@pytest.mark.parametrize(
+    ("language", "n", "expected"),
+    [
+        ("ru", 1, "фильтрам соответствует 1 инцидент с координатами."),
+        ("ru", 3, "фильтрам соответствуют 3 инцидента с координатами."),
+        ("ru", 12, "фильтрам соответствуют 12 инцидентов с координатами."),
+        ("ar", 2, "عدد الحوادث ذات الإحداثيات المطابقة لعوامل التصفية هو 2."),
+        ("ar", 7, "تطابق عوامل التصفية 7 حوادث ذات إحداثيات."),
+        ("ar", 40, "تطابق عوامل التصفية 40 حادثاً ذا إحداثيات."),
+        ("ar", 300, "تطابق عوامل التصفية 300 حادث ذي إحداثيات."),
+        ("en", 1, "1 incident with coordinates matches the filters."),
+    ],
+)
+def test_map_description_counts_its_incidents(language, n, expected):
+    with override(language):
+        assert map_description(n).endswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("language", "case", "pair"),
+    [("fr", "Proposé", "Proposée"), ("ru", "Предложено", "Предложена"), ("ar", "مقترَحة", "مقترَح")],
+)
+def test_a_status_word_agrees_with_what_it_describes(language, case, pair):
+    # Not a count, but the same concern: one English word, a form per noun it qualifies.
+    from salama.linkage.models import CandidatePair
+    from salama.registry.choices import CaseStatus
+
+    with override(language):
+        assert str(CaseStatus.PROPOSED.label) == case
+        assert str(CandidatePair.Status.PROPOSED.label) == pair
+
+
+@pytest.mark.parametrize(
+    ("language", "separator"), [("en", ", "), ("ar", "، "), ("zh_Hans", "、"), ("fr", ", ")]
+)
+def test_a_list_takes_the_separator_of_its_language(language, separator):
+    from salama.registry.models import FollowUp
+
+    follow_up = FollowUp(ask_investigate=True, ask_inform=True, ask_release=True)
+    with override(language):
+        assert follow_up.asked_text() == separator.join(follow_up.asked())
+        assert len(follow_up.asked()) == 3
+    assert FollowUp().asked_text() == ""
