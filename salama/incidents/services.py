@@ -285,7 +285,9 @@ def _move(incident: Incident, user, *, to: str, allowed_from: tuple, stamp: dict
         current = Incident.objects.select_for_update().get(pk=incident.pk)
         if current.status not in allowed_from:
             raise WorkflowError(
-                _("%(ref)s is %(status)s and cannot become %(to)s.")
+                # Translators: the two quoted words are status names, e.g. "Draft" and
+                # "Endorsed"; keep them quoted so no agreement with the sentence is needed.
+                _("%(ref)s cannot move from “%(status)s” to “%(to)s”.")
                 % {
                     "ref": current.reference,
                     "status": current.get_status_display(),

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salama.organisations.models import Organisation
 
@@ -9,9 +10,9 @@ class ImportBatch(models.Model):
     """One run of an importer over one file, with its validation report."""
 
     class State(models.TextChoices):
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
+        RUNNING = "running", pgettext_lazy("import status", "Running")
+        DONE = "done", pgettext_lazy("import status", "Done")
+        FAILED = "failed", pgettext_lazy("import status", "Failed")
 
     format = models.CharField(_("format"), max_length=30)
     layout = models.CharField(_("layout detected"), max_length=60, blank=True)

@@ -54,10 +54,10 @@ class LinkageRun(models.Model):
     """One run of the model over the incidents not merged."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
+        QUEUED = "queued", pgettext_lazy("linkage run status", "Queued")
+        RUNNING = "running", pgettext_lazy("linkage run status", "Running")
+        DONE = "done", pgettext_lazy("linkage run status", "Done")
+        FAILED = "failed", pgettext_lazy("linkage run status", "Failed")
 
     engine = models.CharField(_("engine"), max_length=10, default="duckdb")
     status = models.CharField(

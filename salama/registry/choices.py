@@ -97,10 +97,10 @@ class AbductorType(models.TextChoices):
 
 class AbductionOutcome(models.TextChoices):
     RELEASED = "released", pgettext_lazy("abduction outcome", "Released")
-    RESCUED = "rescued", _("Rescued")
-    ESCAPED = "escaped", _("Escaped")
-    KILLED = "killed", _("Killed")
-    UNRESOLVED = "unresolved", _("Unresolved")
+    RESCUED = "rescued", pgettext_lazy("abduction outcome", "Rescued")
+    ESCAPED = "escaped", pgettext_lazy("abduction outcome", "Escaped")
+    KILLED = "killed", pgettext_lazy("abduction outcome", "Killed")
+    UNRESOLVED = "unresolved", pgettext_lazy("abduction outcome", "Unresolved")
 
 
 class ConsentUse(models.TextChoices):

@@ -153,10 +153,12 @@ def contradictions(assessment, trend: Trend) -> list[Contradiction]:
                     event,
                     seen,
                     threshold,
+                    # Translators: %(likelihood)s is a likelihood level ("Unlikely", "Very
+                    # unlikely"…), shown as a label after the colon.
                     ngettext(
-                        "“%(event)s” is rated %(likelihood)s, but %(n)d incident of this "
+                        "Likelihood of “%(event)s”: %(likelihood)s. Yet %(n)d incident of this "
                         "category happened in the area since %(since)s: review suggested.",
-                        "“%(event)s” is rated %(likelihood)s, but %(n)d incidents of this "
+                        "Likelihood of “%(event)s”: %(likelihood)s. Yet %(n)d incidents of this "
                         "category happened in the area since %(since)s: review suggested.",
                         seen,
                     )

@@ -140,3 +140,53 @@ def test_a_list_takes_the_separator_of_its_language(language, separator):
         assert follow_up.asked_text() == separator.join(follow_up.asked())
         assert len(follow_up.asked()) == 3
     assert FollowUp().asked_text() == ""
+
+
+def join_list_in_a_template(items):
+    # As in linkage/_provenance.html, risk/_record.html and registry/detail.html.
+    return Template("{% load salama_lists %}{{ items|join_list }}").render(
+        Context({"items": items})
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("ar", "AWSD، INSO، ACLED"),
+        ("zh_Hans", "AWSD、INSO、ACLED"),
+        ("en", "AWSD, INSO, ACLED"),
+    ],
+)
+def test_join_list_takes_the_separator_of_its_language(language, expected):
+    from salama.core.lists import join_list
+
+    with override(language):
+        assert join_list(["AWSD", "INSO", "ACLED"]) == expected
+        assert join_list_in_a_template(["AWSD", "INSO", "ACLED"]) == expected
+        assert join_list(["AWSD"]) == "AWSD"
+        assert join_list([]) == join_list_in_a_template([]) == ""
+
+
+@pytest.mark.parametrize("language", ["ar", "zh_Hans"])
+def test_join_list_in_a_template_escapes_each_item(language):
+    with override(language):
+        joined = join_list_in_a_template(["<b>", "A & B"])
+    assert "<b>" not in joined
+    assert joined.startswith("&lt;b&gt;")
+    assert joined.endswith("A &amp; B")
+
+
+@pytest.mark.django_db
+def test_a_status_move_that_is_not_allowed_quotes_both_statuses_in_french(reporter, endorser, undp):
+    # The message salama.incidents.services gives when a move is not allowed from the status:
+    # the status names are quoted labels, so no agreement with the sentence is needed.
+    from salama.conftest import make_incident
+    from salama.incidents import services
+
+    draft = make_incident(reporter, undp)
+    with override("fr"), pytest.raises(services.WorkflowError) as raised:
+        services.endorse(draft, endorser)
+    nbsp = "\u00a0"
+    assert str(raised.value) == (
+        f"{draft.reference} ne peut pas passer de «{nbsp}Brouillon{nbsp}» à «{nbsp}Validé{nbsp}»."
+    )

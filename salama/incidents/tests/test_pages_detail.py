@@ -181,7 +181,7 @@ def test_a_move_that_is_not_allowed_from_the_current_status_is_a_message(
     draft = make_incident(reporter, undp)
     response = as_endorser.post(url(draft, "endorse"), follow=True)
     assert response.status_code == 200
-    assert "is Draft and cannot become Endorsed" in response.content.decode()
+    assert "cannot move from “Draft” to “Endorsed”." in response.content.decode()
 
 
 def test_an_endorser_may_send_a_submission_back_and_close_an_endorsed_one(

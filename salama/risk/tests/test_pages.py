@@ -55,7 +55,7 @@ def test_the_detail_shows_the_trend_and_flags_a_contradicted_rating(
     page = signed_in(client, author).get(reverse("risk:assessment", args=[assessment.pk])).text
     assert "Incident trend of the area" in page
     assert "Review suggested" in page
-    assert "“Carjacking” is rated Unlikely, but 2 incidents" in page
+    assert "Likelihood of “Carjacking”: Unlikely. Yet 2 incidents" in page
 
 
 def test_create_submit_approve_through_the_pages(client, author, approver, area):

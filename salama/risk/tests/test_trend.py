@@ -125,5 +125,5 @@ def test_an_unlikely_threat_that_happened_twice_this_quarter_suggests_a_review(
     assert [(c.threat_event.description, c.incidents) for c in found] == [
         ("Armed robbery on the road", 2)
     ]
-    assert "rated Unlikely, but 2 incidents" in found[0].message
+    assert ": Unlikely. Yet 2 incidents" in found[0].message
     assert "review suggested" in found[0].message
