@@ -13,8 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
 
+from salama.core.lists import join_list
 from salama.incidents import choices as ic
 from salama.incidents.models import AffectedPerson, Incident
 from salama.organisations.choices import Role
@@ -59,6 +59,10 @@ QUEUE_OF_STATUS = {
 }
 
 
+# The restricted cases a survivor focal point sees without being named on them.
+FOCAL_POINT_STATUSES = (rc.CaseStatus.PROPOSED, rc.CaseStatus.DECLINED)
+
+
 class CaseQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The registry's door: the cases ``user`` may open, identity included.
@@ -66,7 +70,8 @@ class CaseQuerySet(models.QuerySet):
         - case officers of the affected person's organisation see its cases;
         - a sexual-violence case only to the officers named on it, or to an officer of that
           organisation holding an unexpired break-glass grant; while it is a proposal (nobody
-          named yet), also to the organisation's survivor focal points, who take it on;
+          named yet), also to the organisation's survivor focal points, who take it on, and
+          once declined still to them (the decision and its reason stay theirs to review);
         - everybody else (analysts, endorsers, other organisations, anonymous): nothing.
         """
         orgs = officer_organisation_ids(user)
@@ -79,7 +84,7 @@ class CaseQuerySet(models.QuerySet):
             organisation=models.OuterRef("organisation_id"), user=user
         )
         restricted_ok = (
-            (Q(status=rc.CaseStatus.PROPOSED) & Q(models.Exists(focal)))
+            (Q(status__in=FOCAL_POINT_STATUSES) & Q(models.Exists(focal)))
             | Q(models.Exists(named))
             | Q(models.Exists(glass))
         )
@@ -362,13 +367,7 @@ class FollowUp(models.Model):
     def asked_text(self) -> str:
         """What was asked, as one list in the reader's language (its own separator: "، " in
         Arabic, "、" in Chinese); empty when nothing was asked."""
-        asked = self.asked()
-        text = asked[0] if asked else ""
-        for item in asked[1:]:
-            # Translators: joins one more item to a list; only the separator between them changes
-            # (", " in English, "، " in Arabic, "、" in Chinese).
-            text = pgettext("list separator", "%(list)s, %(item)s") % {"list": text, "item": item}
-        return text
+        return join_list(self.asked())
 
 
 class Milestone(models.Model):

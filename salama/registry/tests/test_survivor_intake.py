@@ -291,3 +291,20 @@ def test_the_django_admin_keeps_the_case_officer_rule(admin_client, undp, office
     assert SurvivorFocalPoint.objects.get().user == officer
     entry = AuditEntry.objects.get(action="registry:focal_point:designate")
     assert entry.after["via"] == "admin"
+
+
+def test_a_declined_restricted_proposal_stays_with_the_focal_points(
+    focal, proposal, second_officer, undp, org_admin
+):
+    """Declining does not make the case vanish for everyone: the focal points keep it (and
+    its reason) in view; other officers still see nothing of it."""
+    services.decline(proposal, focal, "Reported twice; the other report is being followed.")
+    proposal.refresh_from_db()
+    assert proposal.status == rc.CaseStatus.DECLINED
+    assert _sees(focal, proposal)
+    assert not _sees(second_officer, proposal)
+    # A focal point designated later sees it too; one who is no longer does not.
+    services.designate_focal_point(undp, second_officer, org_admin)
+    assert _sees(second_officer, proposal)
+    services.undesignate_focal_point(undp, second_officer, org_admin)
+    assert not _sees(second_officer, proposal)
