@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "salama.analytics",
     "salama.registry",
     "salama.risk",
+    "salama.sharing",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from salama.accounts.views import SignInView
+from salama.sharing.api import api as sharing_api
 
 admin.site.site_header = "Salama"
 admin.site.site_title = "Salama"
@@ -20,5 +21,6 @@ urlpatterns = [
     path("analytics/", include("salama.analytics.urls")),
     path("registry/", include("salama.registry.urls")),
     path("risk/", include("salama.risk.urls")),
+    path("api/v1/", sharing_api.urls),
     path("admin/", admin.site.urls),
 ]
