@@ -291,3 +291,7 @@ SITE_URL = parse_site_url(env("SALAMA_SITE_URL", "http://127.0.0.1:8000" if DEBU
 # How far (km) outside a country's polygon a coordinate may lie before it is flagged.
 COORDINATE_BORDER_TOLERANCE_KM = envint("SALAMA_COORDINATE_BORDER_TOLERANCE_KM", 25)
 INCIDENTS_PER_PAGE = envint("SALAMA_INCIDENTS_PER_PAGE", 50)
+# REST API requests allowed per key and minute (counted per server process).
+API_REQUESTS_PER_MINUTE = envint("SALAMA_API_REQUESTS_PER_MINUTE", 120)
+if API_REQUESTS_PER_MINUTE < 1:
+    raise ImproperlyConfigured("SALAMA_API_REQUESTS_PER_MINUTE must be at least 1")

@@ -5,24 +5,44 @@ Every request carries an organisation's key (``Authorization: Bearer slm_…``, 
 the key's own user: what an analyst of that organisation sees on the pages, and nothing more
 (TLP:RED and other organisations' AMBER incidents never leave). An incident the key may not
 see is "not found", exactly like one that does not exist. Each request is written to the audit
-log (key, filters, how many incidents it returned). No interactive docs page: it would need
-scripts from elsewhere; the schema is enough for clients and code generators.
+log (key, filters, how many incidents it returned); each key may make
+``SALAMA_API_REQUESTS_PER_MINUTE`` requests a minute (120 by default; counted per server
+process). No interactive docs page: it would need scripts from elsewhere; the schema is
+enough for clients and code generators.
 """
 
 import base64
 import datetime
 
+from django.conf import settings
 from django.db.models import Q
 from django.http import Http404
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
+from ninja.throttling import AuthRateThrottle
 
 from salama.core import audit
 from salama.incidents.models import AffectedPerson, Incident, Source
 from salama.sharing import keys
 
 MAX_LIMIT = 500
+
+
+class PerKeyThrottle(AuthRateThrottle):
+    """``SALAMA_API_REQUESTS_PER_MINUTE`` per key (read at each request); over it, 429."""
+
+    def __init__(self):
+        super().__init__("1/min")
+
+    def allow_request(self, request) -> bool:
+        self.num_requests, self.duration = self.parse_rate(
+            f"{settings.API_REQUESTS_PER_MINUTE}/min"
+        )
+        return super().allow_request(request)
+
+    def get_cache_key(self, request):
+        return f"salama-api-throttle-{request.auth.prefix}" if request.auth else None
 
 
 class KeyAuth(HttpBearer):
@@ -43,6 +63,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     docs_url=None,
     auth=KeyAuth(),
+    throttle=[PerKeyThrottle()],
 )
 
 

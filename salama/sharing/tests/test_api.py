@@ -159,3 +159,23 @@ def test_the_command_issues_lists_and_revokes(capsys, undp):
     assert key.prefix in capsys.readouterr().out
     call_command("apikey", "revoke", key.prefix)
     assert keys.authenticate(token) is None
+
+
+@pytest.mark.django_db
+def test_each_key_has_a_request_budget(client, nrc, undp, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.API_REQUESTS_PER_MINUTE = 3
+    try:
+        _, first = keys.issue(nrc, "NRC data hub")
+        _, second = keys.issue(undp, "UNDP data hub")
+        statuses = [
+            client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {first}"})
+            for _ in range(4)
+        ]
+        assert [r.status_code for r in statuses] == [200, 200, 200, 429]
+        other = client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {second}"})
+        assert other.status_code == 200  # another key has its own budget
+    finally:
+        cache.clear()
