@@ -23,6 +23,7 @@ from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 
 from salama.core import audit
+from salama.incidents.figures import figures as scheme_figures
 from salama.incidents.models import AffectedPerson, Incident, Source
 from salama.sharing import keys
 
@@ -218,3 +219,32 @@ def incident(request, reference: str):
         after={"key": request.auth.prefix},
     )
     return _rows([found], with_sources=True)[0]
+
+
+class AwsdFigures(Schema):
+    year: int
+    incidents: int
+    killed: int
+    wounded: int
+    kidnapped: int
+    affected: int
+    nationals: int
+    internationals: int
+    female: int
+
+
+@api.get("/figures/awsd/{year}", response=AwsdFigures, summary="A year's AWSD-style figures")
+def awsd_figures(request, year: int):
+    """Incidents and people killed, wounded, kidnapped (AWSD's definitions) in ``year``,
+    counted from the incidents the key may see: people and incidents are separate counts."""
+    if not 1900 <= year <= 2100:
+        raise HttpError(400, "Give a year between 1900 and 2100.")
+    result = scheme_figures("awsd", year, user=request.auth.user)
+    audit.record(
+        "api:figures",
+        actor=request.auth.user,
+        object_type="incidents.incident",
+        object_repr=f"AWSD figures {year} through key {request.auth.prefix}",
+        after={"scheme": "awsd", "year": year},
+    )
+    return result

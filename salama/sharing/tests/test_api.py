@@ -179,3 +179,23 @@ def test_each_key_has_a_request_budget(client, nrc, undp, settings):
         assert other.status_code == 200  # another key has its own budget
     finally:
         cache.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_figures_count_what_the_key_may_see(live_server, reporter, undp, nrc):
+    wounded = {
+        "impact": "injured",
+        "cause": "violence",
+        "recruitment": "national",
+        "gender": "female",
+        "count": 2,
+    }
+    for marking in (TLP.GREEN, TLP.AMBER):
+        submit(make_incident(reporter, undp, marking=marking, persons=[wounded]), reporter)
+    _, outside = keys.issue(nrc, "NRC data hub")
+    _, inside = keys.issue(undp, "UNDP data hub")
+    status, body = get(live_server, "/api/v1/figures/awsd/2024", outside)
+    assert status == 200
+    assert (body["incidents"], body["wounded"], body["female"]) == (1, 2, 2)
+    assert get(live_server, "/api/v1/figures/awsd/2024", inside)[1]["incidents"] == 2
+    assert get(live_server, "/api/v1/figures/awsd/1066", inside)[0] == 400
