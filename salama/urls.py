@@ -22,5 +22,6 @@ urlpatterns = [
     path("registry/", include("salama.registry.urls")),
     path("risk/", include("salama.risk.urls")),
     path("api/v1/", sharing_api.urls),
+    path("sharing/", include("salama.sharing.urls")),
     path("admin/", admin.site.urls),
 ]

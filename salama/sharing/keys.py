@@ -39,6 +39,7 @@ def issue(organisation, name: str, *, by=None, days: int | None = 365) -> tuple[
         raise ApiKeyError("Give the key a name that says who uses it (e.g. 'NRC data hub').")
     if days is not None and days < 1:
         raise ApiKeyError("A key must be valid for at least one day (or give no expiry).")
+    now = timezone.now()
     with transaction.atomic():
         while True:
             prefix = secrets.token_hex(4)
@@ -54,7 +55,8 @@ def issue(organisation, name: str, *, by=None, days: int | None = 365) -> tuple[
             token_hash=_hash(token),
             user=user,
             created_by=by if getattr(by, "pk", None) else None,
-            expires_at=timezone.now() + datetime.timedelta(days=days) if days else None,
+            created_at=now,
+            expires_at=now + datetime.timedelta(days=days) if days else None,
         )
         audit.record("api_key:issue", actor=by, obj=key, after=_summary(key))
     return key, token
