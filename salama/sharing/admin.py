@@ -32,8 +32,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke the selected API keys"))
     def revoke(self, request, queryset):
-        done = 0
         for key in queryset.filter(revoked_at__isnull=True):
             keys.revoke(key, by=request.user)
-            done += 1
-        self.message_user(request, f"{done} key(s) revoked.", messages.SUCCESS)
+        self.message_user(request, _("The selected keys are revoked."), messages.SUCCESS)
