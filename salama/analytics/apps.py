@@ -16,3 +16,8 @@ class AnalyticsConfig(AppConfig):
         post_save.connect(incident_changed, sender=Incident, dispatch_uid="analytics-refresh")
         post_delete.connect(incident_changed, sender=Incident, dispatch_uid="analytics-refresh-d")
         import_finished_signal.connect(import_finished, dispatch_uid="analytics-refresh-import")
+
+        from salama.analytics.signals import database_restored
+        from salama.core.backup import restore_checked
+
+        restore_checked.connect(database_restored, dispatch_uid="analytics-after-restore")

@@ -37,3 +37,13 @@ def incident_changed(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
 def import_finished(sender, batch=None, **kwargs) -> None:
     """A finished import (its new rows were bulk-inserted, without post_save)."""
     transaction.on_commit(_schedule)
+
+
+def database_restored(sender, manifest=None, **kwargs) -> list[str]:
+    """After ``salama restore``: the snapshot describes the database before it; forget it
+    and queue a full refresh (the worker runs it)."""
+    from salama.analytics import snapshot
+
+    snapshot.forget()
+    _schedule()
+    return []

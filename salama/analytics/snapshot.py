@@ -452,6 +452,18 @@ class RefreshResult:
     generation: int = 0
 
 
+def forget() -> bool:
+    """Drop the snapshot's state, so the pages say there is none until the next refresh,
+    which is then a full one. For a database that was replaced under the snapshot (a
+    restore): its incidents may be older than the snapshot's, which an incremental refresh
+    would not see. The files go at the next refresh. Returns whether there was a snapshot."""
+    with _locked():
+        path = directory() / "state.json"
+        existed = path.exists()
+        path.unlink(missing_ok=True)
+    return existed
+
+
 def refresh(full: bool = False) -> RefreshResult:
     """Bring the snapshot up to date with the database: incrementally when a snapshot exists
     (only what changed is read), in full when asked, when none exists, or to compact."""

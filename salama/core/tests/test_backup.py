@@ -69,7 +69,12 @@ def round_trip(source: dict, target: dict, tmp_path: Path, sha: str) -> None:
     assert backup.stat().st_mode & 0o777 == 0o600  # it holds everything: only its owner reads it
     assert made["rows"] > 4000 and made["key_ids"]
 
+    # A snapshot of whatever the target held before: it must not outlive the restore.
+    stale = Path(target["SALAMA_DATA_DIR"]) / "analytics" / "state.json"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("{}")
     restored = json.loads(salama(target, "restore", str(backup), "--format", "json").stdout)
+    assert not stale.exists()
     assert restored["ok"] and restored["audit_ok"] and restored["mismatches"] == []
     # The target has another development key: the restore says the identities need the old.
     assert any(made["key_ids"][0] in w for w in restored["warnings"])

@@ -50,8 +50,8 @@ class Command(BaseCommand):
                     self.style.SUCCESS(
                         f"Restored the backup of {result.manifest['created_at']}: "
                         f"{result.tables} tables match it, the audit chain is intact. Run "
-                        "'salama migrate' if this Salama is newer, then 'salama analytics "
-                        "refresh'."
+                        "'salama migrate' if this Salama is newer. The analytics snapshot is "
+                        "rebuilt by the worker (or 'salama analytics refresh')."
                     )
                 )
         if not result.ok:
