@@ -11,6 +11,7 @@ import datetime
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from salama.incidents import choices as c
 from salama.incidents.services import create_incident
@@ -18,6 +19,16 @@ from salama.organisations.choices import OrganisationType, Role
 from salama.organisations.models import Membership, Organisation
 
 PASSWORD = "correct horse battery staple 7"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language. A request in another language leaves it
+    active for the thread (LocaleMiddleware activates, nothing deactivates), and figures or
+    labels built outside a request in a later test would come out in French."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 def make_organisation(acronym="UNDP", type=OrganisationType.UN_AFP, name=None):
