@@ -61,17 +61,18 @@ class Predictive:
     variance: float
 
     def pmf(self, upto: int) -> np.ndarray:
-        k = np.arange(upto + 1, dtype=float)
-        lgamma = np.vectorize(math.lgamma)
+        """P(X = k) for k = 0 … ``upto``, from each term's ratio to the one before (in logs:
+        no factorials, no overflow)."""
+        k = np.arange(1, upto + 1, dtype=float)
         mean = max(self.mean, 1e-6)
         if self.variance <= mean * 1.000001:
-            logs = k * math.log(mean) - mean - lgamma(k + 1)
+            first, ratios = -mean, math.log(mean) - np.log(k)
         else:
             r = mean * mean / (self.variance - mean)
             p = r / (r + mean)
-            logs = lgamma(k + r) - math.lgamma(r) - lgamma(k + 1) + r * math.log(p)
-            logs += k * math.log1p(-p)
-        return np.exp(logs)
+            first = r * math.log(p)
+            ratios = np.log(k - 1 + r) - np.log(k) + math.log1p(-p)
+        return np.exp(np.concatenate(([first], first + np.cumsum(ratios))))
 
     def support(self, at_least: int = 0) -> int:
         """A count above which the probability left is negligible (and ``at_least``)."""

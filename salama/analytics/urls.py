@@ -9,6 +9,7 @@ urlpatterns = [
     path("compare/", views.comparative, name="compare"),
     path("themes/<slug:theme>/", views.thematic, name="theme"),
     path("map/", views.map_page, name="map"),
+    path("forecast/", views.forecast_page, name="forecast"),
     path("map.svg", views.map_svg, name="map_svg"),
     path("report/", views.report_page, name="report"),
     path("records/", views.records, name="records"),

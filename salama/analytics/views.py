@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from salama.analytics import charts, params, query, report, store
+from salama.analytics import charts, forecast, params, query, report, snapshot, store
 from salama.analytics import render as render_report
 from salama.analytics.models import Headcount
 from salama.incidents import choices as c
@@ -661,3 +661,57 @@ def map_svg(request):
         by_country, cells, title=str(params.MEASURE_LABELS[measure]), legend=legend
     )
     return HttpResponse(svg, content_type="image/svg+xml")
+
+
+MODEL_LABELS = {
+    "last_value": gettext_lazy("last value"),
+    "historical_mean": gettext_lazy("historical mean"),
+    "negative_binomial": gettext_lazy("negative binomial"),
+    "weighted": gettext_lazy("weighted (Salama)"),
+}
+
+
+def _forecast_for(user):
+    """The forecast for ``user``, kept while the snapshot and what the door hides from them
+    since it was written stay the same (a backtest of every country takes a few tenths of a
+    second)."""
+    import hashlib
+
+    from django.core.cache import cache
+
+    state = snapshot.State.load()
+    if state is None:
+        raise store.NoSnapshot("No analytics snapshot yet.")
+    hidden = ",".join(map(str, sorted(store.stale_guard(user, state))))
+    digest = hashlib.sha256(f"{state.key}|{user.pk}|{hidden}".encode()).hexdigest()
+    return cache.get_or_set(f"salama-forecast-{digest}", lambda: forecast.forecast(user), 3600)
+
+
+@login_required
+def forecast_page(request):
+    """Next month's major attacks per country, with the backtest behind each forecast."""
+    try:
+        results = _forecast_for(request.user)
+    except store.NoSnapshot:
+        return _no_snapshot(request)
+    rows = [
+        {
+            "forecast": r,
+            "country": params.label("country", r.country),
+            "model": MODEL_LABELS[r.model],
+            "coverage": r.scores[r.model].coverage,
+        }
+        for r in results
+    ]
+    return render(
+        request,
+        "analytics/forecast.html",
+        {
+            "title": _("Forecast"),
+            "page": "forecast",
+            "rows": rows,
+            "month": results[0].month if results else "",
+            "warnings": [row for row in rows if row["forecast"].warning],
+            "backtest_months": forecast.BACKTEST_MONTHS,
+        },
+    )

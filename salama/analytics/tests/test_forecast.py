@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.db.models import F
+from django.urls import reverse
 
 from salama.analytics import forecast, snapshot
 from salama.analytics.forecast import Predictive
@@ -81,7 +82,7 @@ def test_the_weighted_model_is_steadier_than_the_last_value():
 
 
 @pytest.mark.django_db
-def test_the_forecast_counts_only_what_the_user_may_see(reporter, outsider, undp):
+def test_the_forecast_counts_only_what_the_user_may_see(client, reporter, outsider, undp):
     """Two years of monthly attacks in Afghanistan: GREEN ones every month, AMBER ones (the
     outsider does not see them) in the last six months; the owner's forecast warns, the
     outsider's sees only the GREEN months."""
@@ -121,3 +122,8 @@ def test_the_forecast_counts_only_what_the_user_may_see(reporter, outsider, undp
     call_command("analytics", "forecast", "--format", "json", "--today", "2025-01-15", stdout=out)
     operator = json.loads(out.getvalue())
     assert operator[0]["country"] == "AF" and operator[0]["model"] in forecast.MODELS
+
+    client.force_login(reporter)
+    page = client.get(reverse("analytics:forecast"))
+    assert page.status_code == 200
+    assert "Afghanistan" in page.text and "80 % interval" in page.text

@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = (
         "The analytics snapshot: 'salama analytics refresh' brings it up to date now "
         "(incrementally; --full rewrites it), 'salama analytics status' says what it holds, "
-        "'salama analytics forecast' forecasts this month's major attacks per country (scored "
+        "'salama analytics forecast' forecasts next month's major attacks per country (scored "
         "against naive baselines; every incident counted, as for the operator)."
     )
 
