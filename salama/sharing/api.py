@@ -24,7 +24,7 @@ from ninja.throttling import AuthRateThrottle
 
 from salama.core import audit
 from salama.incidents.figures import figures as scheme_figures
-from salama.incidents.models import AffectedPerson, Incident, Source
+from salama.incidents.models import AffectedPerson, Incident, RoadCrash, Source
 from salama.sharing import keys
 
 MAX_LIMIT = 500
@@ -86,6 +86,18 @@ class SourceOut(Schema):
     reported_on: datetime.date | None
 
 
+class RoadCrashOut(Schema):
+    vehicle_owner: str
+    vehicle_type: str
+    driver_category: str
+    seatbelt_worn: bool | None
+    speed_related: bool | None
+    light_condition: str
+    third_party_killed: int
+    third_party_seriously_injured: int
+    third_party_slightly_injured: int
+
+
 class IncidentOut(Schema):
     reference: str
     status: str
@@ -111,6 +123,7 @@ class IncidentOut(Schema):
     updated_at: datetime.datetime
     organisation: str
     persons: list[Person]
+    road_crash: RoadCrashOut | None  # the facts of a road crash (the safety sub-category)
 
 
 class IncidentDetail(IncidentOut):
@@ -133,7 +146,11 @@ class Filters(Schema):
     limit: int = 100
 
 
-FIELDS = [name for name in IncidentOut.model_fields if name not in ("organisation", "persons")]
+FIELDS = [
+    name
+    for name in IncidentOut.model_fields
+    if name not in ("organisation", "persons", "road_crash")
+]
 
 
 def _cursor(incident) -> str:
@@ -157,6 +174,7 @@ def _rows(incidents: list[Incident], with_sources: bool = False) -> list[dict]:
     persons: dict[int, list] = {i: [] for i in ids}
     for person in AffectedPerson.objects.filter(incident_id__in=ids).order_by("id"):
         persons[person.incident_id].append(person)
+    crashes = {crash.incident_id: crash for crash in RoadCrash.objects.filter(incident_id__in=ids)}
     sources: dict[int, list] = {i: [] for i in ids}
     if with_sources:
         for source in Source.objects.filter(incident_id__in=ids).order_by("id"):
@@ -166,6 +184,7 @@ def _rows(incidents: list[Incident], with_sources: bool = False) -> list[dict]:
             **{name: getattr(i, name) for name in FIELDS},
             "organisation": i.organisation.acronym,
             "persons": persons[i.pk],
+            "road_crash": crashes.get(i.pk),
             "sources": sources[i.pk],
         }
         for i in incidents

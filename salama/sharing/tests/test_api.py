@@ -199,3 +199,32 @@ def test_figures_count_what_the_key_may_see(live_server, reporter, undp, nrc):
     assert (body["incidents"], body["wounded"], body["female"]) == (1, 2, 2)
     assert get(live_server, "/api/v1/figures/awsd/2024", inside)[1]["incidents"] == 2
     assert get(live_server, "/api/v1/figures/awsd/1066", inside)[0] == 400
+
+
+@pytest.mark.django_db
+def test_a_road_crash_comes_with_its_facts(client, reporter, undp, nrc):
+    from salama.incidents import choices as c
+    from salama.incidents.models import RoadCrash
+
+    crash = submit(
+        make_incident(
+            reporter,
+            undp,
+            category=c.Category.SAFETY,
+            subcategory=c.SubCategory.ROAD_TRAFFIC,
+            means_of_attack="",
+            perpetrator_type="",
+            attack_context="",
+        ),
+        reporter,
+    )
+    RoadCrash.objects.create(incident=crash, vehicle_owner="un", third_party_killed=2)
+    other = submit(make_incident(reporter, undp), reporter)
+    _, token = keys.issue(nrc, "NRC data hub")
+    auth = {"Authorization": f"Bearer {token}"}
+    rows = {
+        r["reference"]: r for r in client.get("/api/v1/incidents", headers=auth).json()["results"]
+    }
+    assert rows[crash.reference]["road_crash"]["third_party_killed"] == 2
+    assert rows[crash.reference]["road_crash"]["vehicle_owner"] == "un"
+    assert rows[other.reference]["road_crash"] is None
