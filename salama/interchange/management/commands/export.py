@@ -4,9 +4,9 @@ import os
 import time
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from salama.core.commands import user_named
 from salama.interchange.exports import ExportRefused, run_export, schemes, writers
 from salama.organisations.models import Organisation
 
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         filters.add_argument("--marking", metavar="TLP", help="CLEAR, GREEN, AMBER…")
 
     def handle(self, *args, **options):
-        user = self._user(options["user"])
+        user = user_named(options["user"], active=True)
         filters = self._filters(options)
         path = Path(options["output"])
         if path.exists() and not options["force"]:
@@ -88,12 +88,6 @@ class Command(BaseCommand):
             f"{result.rows:,} {what} written to {path} ({options['format']}, scheme "
             f"{options['scheme']}, as {user.get_username()}, {seconds:.1f} s)"
         )
-
-    def _user(self, username):
-        try:
-            return get_user_model().objects.get(username=username, is_active=True)
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"No active user {username!r}.") from None
 
     def _filters(self, options) -> dict:
         filters = {}

@@ -3,11 +3,11 @@
 import json
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from salama.core.commands import user_named
 from salama.interchange import formats
 from salama.interchange.models import ImportBatch
 from salama.interchange.runner import ImportRefused, run_import, source_organisation
@@ -63,7 +63,7 @@ class Command(BaseCommand):
     def _import(self, format_name, path, options, output):
         module = formats.get(format_name)
         organisation = self._organisation(options.get("organisation"), module)
-        user = self._user(options.get("user"))
+        user = user_named(options.get("user"))
         reader = {k: options[k] for k in ("mapping", "sheet") if options.get(k)}
         if "mapping" in reader:
             reader["mapping"] = self._mapping(reader["mapping"], organisation)
@@ -113,14 +113,6 @@ class Command(BaseCommand):
         if saved is None:
             return name  # the format looks it up, or says it does not exist
         return {**saved.spec, "name": saved.name}
-
-    def _user(self, username):
-        if not username:
-            return None
-        try:
-            return get_user_model().objects.get(username=username)
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"No user {username!r}.") from None
 
     def _with_progress(self, format_name, path, organisation, user, reader=None):
         console = Console(stderr=True)

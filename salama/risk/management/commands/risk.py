@@ -2,10 +2,10 @@
 
 import json
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from salama.core.commands import user_named
 from salama.organisations.models import Organisation, organisation_ids
 from salama.risk import rules, services
 from salama.risk.models import ActivityArea, Area
@@ -52,14 +52,6 @@ class Command(BaseCommand):
             return self._load(options)
         return self._decisions(options)
 
-    def _user(self, username):
-        if not username:
-            return None
-        try:
-            return get_user_model().objects.get(username=username)
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"No user {username!r}.") from None
-
     def _organisation(self, acronym):
         if not acronym:
             return None
@@ -70,7 +62,7 @@ class Command(BaseCommand):
 
     def _load(self, options):
         organisation = self._organisation(options.get("organisation"))
-        user = self._user(options.get("user"))
+        user = user_named(options.get("user"))
         try:
             row, created = services.load_matrix(
                 options["path"], organisation=organisation, user=user
@@ -85,7 +77,7 @@ class Command(BaseCommand):
 
     def _decisions(self, options):
         found = ActivityArea.objects.all()
-        user = self._user(options.get("user"))
+        user = user_named(options.get("user"))
         if user is not None:
             found = found.filter(activity__organisation_id__in=organisation_ids(user))
         organisation = self._organisation(options.get("organisation"))

@@ -1,6 +1,6 @@
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from salama.core.commands import user_named
 from salama.organisations.models import Organisation
 from salama.sharing import keys
 from salama.sharing.models import ApiKey
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         revoke.add_argument("--by")
 
     def handle(self, *args, action, **options):
-        by = self._user(options.get("by"))
+        by = user_named(options.get("by"))
         try:
             if action == "create":
                 return self._create(options, by)
@@ -71,11 +71,3 @@ class Command(BaseCommand):
             + (f"valid until {key.expires_at:%Y-%m-%d}" if key.expires_at else "without expiry")
             + ". The token above is shown only now: hand it over safely."
         )
-
-    def _user(self, username):
-        if not username:
-            return None
-        try:
-            return get_user_model().objects.get(username=username)
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"No user {username!r}.") from None
