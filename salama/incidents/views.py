@@ -183,6 +183,11 @@ def detail(request, reference):
         reference=reference,
     )
     persons = list(incident.persons.order_by("id"))
+    recipients = (
+        list(incident.recipients.select_related("user").order_by("user__username"))
+        if incident.marking == TLP.RED
+        else []
+    )
     context = {
         "incident": incident,
         "persons": persons,
@@ -190,12 +195,9 @@ def detail(request, reference):
         "totals": list(incident.totals.order_by("dimension", "value")),
         "sources": list(incident.sources.order_by("id")),
         "road_crash": RoadCrash.objects.filter(incident=incident).first(),
-        "recipients": (
-            list(incident.recipients.select_related("user").order_by("user__username"))
-            if incident.marking == TLP.RED
-            else []
-        ),
+        "recipients": recipients,
         "history": display.describe_history(services.history(incident)),
+        "recipient_names": [r.user.get_username() for r in recipients],
         "actions": _actions(request.user, incident),
         "marking_help": MARKING_HELP[TLP(incident.marking)],
     }
