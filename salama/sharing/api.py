@@ -22,6 +22,8 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 
+from salama.analytics import forecast as forecasts
+from salama.analytics.store import NoSnapshot
 from salama.core import audit
 from salama.incidents.figures import figures as scheme_figures
 from salama.incidents.models import AffectedPerson, Incident, RoadCrash, Source
@@ -267,3 +269,37 @@ def awsd_figures(request, year: int):
         after={"scheme": "awsd", "year": year},
     )
     return result
+
+
+class ForecastOut(Schema):
+    country: str
+    month: str
+    model: str
+    mean: float
+    low: int
+    high: int
+    p_any: float
+    recent_share: float
+    warning: bool
+    skill: float | None
+
+
+@api.get("/forecast", response=list[ForecastOut], summary="Next month's major attacks")
+def forecast(request, country: str | None = None):
+    """Major attacks expected next month per country, from the incidents the key may see: the
+    80 % interval, the probability of at least one, the early-warning flag, and the model that
+    did best in the country's backtest (see docs/analytics.md, "Forecasts")."""
+    try:
+        results = forecasts.forecast(
+            request.auth.user, countries=[country.upper()] if country else None
+        )
+    except NoSnapshot:
+        raise HttpError(503, "The analytics snapshot is being built; try again shortly.") from None
+    audit.record(
+        "api:forecast",
+        actor=request.auth.user,
+        object_type="incidents.incident",
+        object_repr=f"forecast through key {request.auth.prefix}",
+        after={"country": country, "countries": len(results)},
+    )
+    return [r.as_dict() for r in results]

@@ -228,3 +228,48 @@ def test_a_road_crash_comes_with_its_facts(client, reporter, undp, nrc):
     assert rows[crash.reference]["road_crash"]["third_party_killed"] == 2
     assert rows[crash.reference]["road_crash"]["vehicle_owner"] == "un"
     assert rows[other.reference]["road_crash"] is None
+
+
+@pytest.mark.django_db
+def test_the_forecast_through_a_key(client, reporter, undp, nrc, settings, tmp_path):
+    from django.db.models import F
+
+    from salama.analytics import snapshot
+    from salama.incidents import choices as c
+    from salama.incidents.models import Incident
+
+    settings.DATA_DIR = tmp_path
+    _, token = keys.issue(nrc, "NRC data hub")
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/forecast", headers=auth).status_code == 503  # no snapshot yet
+
+    killed = {
+        "impact": c.Impact.KILLED,
+        "cause": c.Cause.VIOLENCE,
+        "recruitment": "national",
+        "gender": "male",
+    }
+    today = datetime.date.today()
+    for months_ago in range(1, 16):
+        year, month = divmod(today.year * 12 + today.month - 1 - months_ago, 12)
+        made = make_incident(
+            reporter,
+            undp,
+            persons=[killed],
+            marking=TLP.GREEN,
+            date=datetime.date(year, month + 1, 5),
+        )
+        Incident.objects.filter(pk=made.pk).update(
+            status=c.Status.ENDORSED, version=F("version") + 1
+        )
+    snapshot.refresh(full=True)
+    answer = client.get("/api/v1/forecast?country=ss", headers=auth)
+    assert answer.status_code == 200
+    (south_sudan,) = answer.json()
+    assert south_sudan["country"] == "SS" and south_sudan["p_any"] > 0.5
+    assert south_sudan["model"] in (
+        "last_value",
+        "historical_mean",
+        "negative_binomial",
+        "weighted",
+    )
