@@ -53,12 +53,14 @@ MODELS = (*BASELINES, "weighted")
 # -- distributions -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class Predictive:
     """A count distribution: Poisson when ``variance <= mean``, else negative binomial."""
 
     mean: float
     variance: float
+    # The CDF computed so far (scores, quantiles and P(X > 0) all read it).
+    _cdf: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def pmf(self, upto: int) -> np.ndarray:
         """P(X = k) for k = 0 … ``upto``, from each term's ratio to the one before (in logs:
@@ -80,7 +82,9 @@ class Predictive:
         return int(max(at_least, self.mean + 20 * spread + 20))
 
     def cdf(self, upto: int) -> np.ndarray:
-        return np.minimum(np.cumsum(self.pmf(upto)), 1.0)
+        if self._cdf is None or len(self._cdf) <= upto:
+            self._cdf = np.minimum(np.cumsum(self.pmf(max(upto, self.support()))), 1.0)
+        return self._cdf[: upto + 1]
 
     def crps(self, observed: int) -> float:
         upto = self.support(observed)
@@ -93,7 +97,7 @@ class Predictive:
         return int(np.searchsorted(cdf, q - 1e-12))
 
     def p_any(self) -> float:
-        return float(1.0 - self.pmf(0)[0])
+        return float(1.0 - self.cdf(0)[0])
 
 
 def predict(model: str, history: np.ndarray) -> Predictive:
