@@ -3,10 +3,12 @@ headcounts. Every figure is counted for the signed-in user (the door, in DuckDB)
 
 import csv
 import datetime
+import hashlib
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
@@ -675,10 +677,6 @@ def _forecast_for(user):
     """The forecast for ``user``, kept while the snapshot and what the door hides from them
     since it was written stay the same (a backtest of every country takes a few tenths of a
     second)."""
-    import hashlib
-
-    from django.core.cache import cache
-
     state = snapshot.State.load()
     if state is None:
         raise store.NoSnapshot("No analytics snapshot yet.")

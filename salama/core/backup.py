@@ -81,8 +81,9 @@ def _tables() -> list[str]:
     return sorted(names | {MigrationRecorder.Migration._meta.db_table})
 
 
-def _counts(cursor, tables: list[str]) -> dict[str, int]:
-    existing = set(connection.introspection.table_names(cursor))
+def _counts(cursor, tables: list[str], existing: set[str]) -> dict[str, int]:
+    """Rows in each of ``tables`` that ``existing`` holds (any DB-API cursor: Django's, or
+    sqlite3's on the copy being written)."""
     counts = {}
     for table in tables:
         if table in existing:
@@ -92,6 +93,7 @@ def _counts(cursor, tables: list[str]) -> dict[str, int]:
 
 
 def _audit_head(cursor) -> dict:
+    """The audit log's last entry (any DB-API cursor, as for :func:`_counts`)."""
     table = connection.ops.quote_name(AuditEntry._meta.db_table)
     cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
     row = cursor.fetchone()
@@ -217,24 +219,13 @@ def _sqlite_copy(payload: Path) -> tuple[dict, dict]:
         if check != "ok":
             raise BackupError(f"The copy of the database is damaged: {check}")
         target.execute("PRAGMA journal_mode = DELETE")
+        # Counted in the copy, so counts and data are the same moment.
+        cursor = target.cursor()
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        existing = {row[0] for row in cursor.fetchall()}
+        return _counts(cursor, _tables(), existing), _audit_head(cursor)
     finally:
         target.close()
-    # Counted in the copy, so counts and data are the same moment.
-    copy = sqlite3.connect(payload)
-    try:
-        tables = _tables()
-        found = {r[0] for r in copy.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        counts = {
-            t: copy.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # noqa: S608
-            for t in tables
-            if t in found
-        }
-        row = copy.execute(
-            f'SELECT seq, hash FROM "{AuditEntry._meta.db_table}" ORDER BY seq DESC LIMIT 1'  # noqa: S608
-        ).fetchone()
-    finally:
-        copy.close()
-    return counts, ({"seq": row[0], "hash": row[1]} if row else {"seq": 0, "hash": audit.GENESIS})
 
 
 def _pg_dump(payload: Path) -> tuple[dict, dict]:
@@ -245,7 +236,7 @@ def _pg_dump(payload: Path) -> tuple[dict, dict]:
         try:
             cursor.execute("SELECT pg_export_snapshot()")
             snapshot = cursor.fetchone()[0]
-            counts = _counts(cursor, _tables())
+            counts = _counts(cursor, _tables(), set(connection.introspection.table_names(cursor)))
             head = _audit_head(cursor)
             _run(
                 [
@@ -378,7 +369,8 @@ def _sqlite_restore(payload: Path) -> None:
 def _check(manifest: dict) -> Restored:
     result = Restored(manifest)
     with connection.cursor() as cursor:
-        counts = _counts(cursor, list(manifest["counts"]))
+        existing = set(connection.introspection.table_names(cursor))
+        counts = _counts(cursor, list(manifest["counts"]), existing)
     result.tables = len(counts)
     for table, expected in manifest["counts"].items():
         if counts.get(table) != expected:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from salama.core import markings
 from salama.core.markings import TLP
 from salama.incidents import choices as c
+from salama.incidents import search_index
 from salama.organisations.models import Organisation, organisation_ids
 
 # The FTS5 table over narrative and place (SQLite only), made in migration 0002, and the
@@ -18,9 +19,9 @@ from salama.organisations.models import Organisation, organisation_ids
 # up). One subquery, so that SQLite still reads candidates from the index: an OR beside it
 # made it scan every incident (a search with no match went from 40 ms to 1.8 s at a million).
 SQLITE_SEARCH_SQL = (
-    "SELECT rowid FROM incidents_incident_search WHERE incidents_incident_search MATCH %s "
+    f"SELECT rowid FROM {search_index.SEARCH_TABLE} WHERE {search_index.SEARCH_TABLE} MATCH %s "
     "UNION ALL SELECT id FROM incidents_incident "
-    "WHERE id >= (SELECT min(low) FROM incidents_search_backlog)"
+    f"WHERE id >= (SELECT min(low) FROM {search_index.BACKLOG_TABLE})"
 )
 
 
