@@ -101,7 +101,8 @@ def column_keys(header: list[str], hashtags: list[str]) -> list[str]:
 
 def resolve(spec: dict, keys: list[str], hashtags: list[str]) -> dict:
     """The mapping with every hashtag pattern replaced by the column it matches (first match)."""
-    columns = [hxl.model.Column.parse(tag) if tag else None for tag in hashtags]
+    # Column.parse answers False, not None, for a cell that is not a hashtag.
+    columns = [(hxl.model.Column.parse(tag) or None) if tag else None for tag in hashtags]
 
     def find(patterns) -> str:
         for pattern in patterns if isinstance(patterns, list) else [patterns]:

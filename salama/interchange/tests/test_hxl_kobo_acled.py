@@ -51,6 +51,21 @@ def test_an_hxl_xlsx_with_a_mapping_for_what_its_hashtags_do_not_say():
     assert persons == [("injured", 1, True)]
 
 
+def test_a_hashtag_row_with_cells_that_are_not_hashtags(tmp_path):
+    # Column.parse answers False for "#tÙ": such a column is untagged, not a crash.
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "id,date,country,killed,junk\n"
+        "#event+id,#date,#country+code,#affected+killed,#tÙ\n"
+        "e1,2023-05-01,SD,2,x\n",
+        encoding="utf-8",
+    )
+    batch = imported("hxl", path)
+    assert (batch.created, batch.quarantined) == (1, 0)
+    incident = Incident.objects.get(sources__system="hxl")
+    assert list(incident.persons.values_list("impact", "count")) == [("killed", 2)]
+
+
 def test_a_file_without_hashtags_is_not_hxl(tmp_path):
     path = tmp_path / "plain.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
