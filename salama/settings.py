@@ -295,3 +295,8 @@ INCIDENTS_PER_PAGE = envint("SALAMA_INCIDENTS_PER_PAGE", 50)
 API_REQUESTS_PER_MINUTE = envint("SALAMA_API_REQUESTS_PER_MINUTE", 120)
 if API_REQUESTS_PER_MINUTE < 1:
     raise ImproperlyConfigured("SALAMA_API_REQUESTS_PER_MINUTE must be at least 1")
+# Shared figures (sharing agreements): a count from 1 to this minus one is shown as "fewer
+# than N", so that no partner can single out a person from a small cell.
+SHARING_MIN_CELL = envint("SALAMA_SHARING_MIN_CELL", 5)
+if SHARING_MIN_CELL < 2:
+    raise ImproperlyConfigured("SALAMA_SHARING_MIN_CELL must be at least 2")

@@ -65,14 +65,15 @@ SYNTHETIC_SYSTEMS = ("synthetic-un",)
 # surroundings), coarse enough that no cell points at a single compound.
 H3_RESOLUTION = 3
 # The layout of the files; a snapshot written by another layout is ignored (refresh again).
-FORMAT = 2
+FORMAT = 3
 
 # Who may see a row, by its marking and status (the door's classes, precomputed so the door
 # is a comparison of one small integer for most rows; see store.door_source):
 ACCESS_EVERYONE = 0  # TLP:CLEAR and TLP:GREEN past draft: every signed-in user
-ACCESS_ORGANISATION = 1  # TLP:AMBER(+STRICT), and CLEAR/GREEN drafts: the owning organisation
+ACCESS_ORGANISATION = 1  # TLP:AMBER+STRICT, and drafts: the owning organisation
 ACCESS_NAMED = 2  # TLP:RED: the reporter and the people named on the record
 ACCESS_NOBODY = 3  # an unknown marking
+ACCESS_SHAREABLE = 4  # TLP:AMBER past draft: the owning organisation and those it shares with
 
 
 def access_sql(marking: str = "marking", status: str = "status") -> str:
@@ -85,6 +86,9 @@ def access_sql(marking: str = "marking", status: str = "status") -> str:
         f"CAST(CASE WHEN {marking} IN ({listed(markings.INSTANCE_WIDE)}) "
         f"THEN CASE WHEN {status} = '{c.Status.DRAFT}' THEN {ACCESS_ORGANISATION} "
         f"ELSE {ACCESS_EVERYONE} END "
+        f"WHEN {marking} IN ({listed(markings.SHAREABLE)}) "
+        f"THEN CASE WHEN {status} = '{c.Status.DRAFT}' THEN {ACCESS_ORGANISATION} "
+        f"ELSE {ACCESS_SHAREABLE} END "
         f"WHEN {marking} IN ({listed(markings.ORGANISATION_ONLY)}) THEN {ACCESS_ORGANISATION} "
         f"WHEN {marking} IN ({listed(markings.NAMED_ONLY)}) THEN {ACCESS_NAMED} "
         f"ELSE {ACCESS_NOBODY} END AS UTINYINT)"

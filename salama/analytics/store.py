@@ -15,6 +15,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from salama.analytics import snapshot
+from salama.incidents import grants
 from salama.organisations.models import organisation_ids
 
 M49_FILE = Path(__file__).parent / "data" / "m49.csv"
@@ -79,10 +80,11 @@ def door_source(user, table: str, con) -> tuple[str, list]:
     ``persons``) that ``user`` may see, and its parameters.
 
     ``user=None`` is the operator (commands run by whoever runs the server): everything.
-    Otherwise a UNION ALL of the three access classes (``snapshot.ACCESS_*``, computed from
-    marking and status when the row was written): each branch is a plain filter that DuckDB
-    pushes into the Parquet scan, and the files are sorted by access class first, so the
-    organisation's and the named branches skip most of the file.
+    Otherwise a UNION ALL of the access classes (``snapshot.ACCESS_*``, computed from
+    marking and status when the row was written) with the user's organisations, sharing
+    grants (``incidents.grants``, read at each call) and id: each branch is a plain filter
+    that DuckDB pushes into the Parquet scan, and the files are sorted by access class
+    first, so the organisation's, shared and named branches skip most of the file.
     """
     if user is None:
         return table, []
@@ -101,9 +103,26 @@ def door_source(user, table: str, con) -> tuple[str, list]:
     if own:
         mine, mine_params = in_list("organisation_id", own)
         branches.append(
-            f"SELECT * FROM {table} WHERE access = {snapshot.ACCESS_ORGANISATION} AND {mine}"
+            f"SELECT * FROM {table} WHERE access IN "
+            f"({snapshot.ACCESS_ORGANISATION}, {snapshot.ACCESS_SHAREABLE}) AND {mine}"
         )
         params += mine_params
+    if shared := grants.for_user(user):
+        # Other organisations' TLP:AMBER rows under a sharing agreement (never the user's own
+        # organisations: grants leave those out, so no row comes through two branches).
+        conditions = []
+        for grant in shared:
+            if grant.countries is None:
+                conditions.append("organisation_id = ?")
+                params.append(int(grant.organisation_id))
+            else:
+                countries, country_params = in_list("country", list(grant.countries))
+                conditions.append(f"(organisation_id = ? AND {countries})")
+                params += [int(grant.organisation_id), *country_params]
+        branches.append(
+            f"SELECT * FROM {table} WHERE access = {snapshot.ACCESS_SHAREABLE} "
+            f"AND ({' OR '.join(conditions)})"
+        )
     named_sql, named_params = in_list(id_column, named)
     branches.append(
         f"SELECT * FROM {table} WHERE access = {snapshot.ACCESS_NAMED} "
@@ -143,7 +162,8 @@ def stale_guard(user, state: "snapshot.State") -> list[int]:
     changed = Incident.objects.filter(updated_at__gte=since)
     # One cheap look (an index range) tells whether anything moved since the last check.
     seen = changed.aggregate(n=Count("id"), last=Max("updated_at"))
-    key = (user.pk, tuple(organisation_ids(user)), state.key, seen["n"], seen["last"])
+    shared = tuple(grants.for_user(user))
+    key = (user.pk, tuple(organisation_ids(user)), shared, state.key, seen["n"], seen["last"])
     cached = getattr(_local, "guard", None)
     if cached is not None and cached[0] == key:
         hidden = cached[1]

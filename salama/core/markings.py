@@ -20,8 +20,12 @@ ORDER = [TLP.CLEAR, TLP.GREEN, TLP.AMBER, TLP.AMBER_STRICT, TLP.RED]
 
 # Markings any signed-in user of the instance may see.
 INSTANCE_WIDE = (TLP.CLEAR, TLP.GREEN)
-# Markings visible to members of the owning organisation (until sharing agreements widen them).
+# Markings visible to members of the owning organisation.
 ORGANISATION_ONLY = (TLP.AMBER, TLP.AMBER_STRICT)
+# Of those, the markings the owner may also share with other organisations on a need-to-know
+# basis (a sharing agreement): TLP:AMBER+STRICT stays in its organisation, TLP:RED with its
+# named recipients, whatever any agreement says.
+SHAREABLE = (TLP.AMBER,)
 # Markings visible only to the reporter and the people named on the record.
 NAMED_ONLY = (TLP.RED,)
 

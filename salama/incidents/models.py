@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from salama.core import markings
 from salama.core.markings import TLP
 from salama.incidents import choices as c
-from salama.incidents import search_index
+from salama.incidents import grants, search_index
 from salama.organisations.models import Organisation, organisation_ids
 
 # The FTS5 table over narrative and place (SQLite only), made in migration 0002, and the
@@ -39,22 +39,28 @@ class IncidentQuerySet(models.QuerySet):
         """The one authorisation door: the incidents ``user`` may see.
 
         - TLP:CLEAR and TLP:GREEN: every signed-in user of the instance;
-        - TLP:AMBER and TLP:AMBER+STRICT: members of the owning organisation;
+        - TLP:AMBER: members of the owning organisation, and of organisations it shares
+          with (``grants``: sharing agreements at the "full" level, past draft);
+        - TLP:AMBER+STRICT: members of the owning organisation only;
         - TLP:RED: the reporter and the people named on the record;
         - drafts: only the owning organisation (a draft is not yet a report);
         - anonymous visitors: nothing.
-        Sharing agreements will widen this here, and only here.
         """
         if not getattr(user, "is_authenticated", False):
             return self.none()
         own = organisation_ids(user)
         named = IncidentRecipient.objects.filter(incident=OuterRef("pk"), user=user)
         own_org = Q(organisation_id__in=own)
+        shared = grants.for_user(user)
+        amber = own_org
+        if shared:
+            amber = own_org | (grants.as_q(shared) & ~Q(status=c.Status.DRAFT))
         # One CASE on the marking rather than an OR of three rules: SQLite without planner
         # statistics turns such an OR into three index lookups and then sorts every visible
         # incident (800 ms at a million); a CASE leaves it walking the date index, page by page.
         allowed = Case(
             When(marking__in=markings.INSTANCE_WIDE, then=~Q(status=c.Status.DRAFT) | own_org),
+            When(marking__in=markings.SHAREABLE, then=amber),
             When(marking__in=markings.ORGANISATION_ONLY, then=own_org),
             When(marking__in=markings.NAMED_ONLY, then=Q(reported_by=user) | Q(Exists(named))),
             default=Value(False),

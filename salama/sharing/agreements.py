@@ -1,0 +1,212 @@
+"""Sharing agreements: proposing, accepting, declining and ending them, and what they share.
+
+The rules (Saving Lives Together, with FIRST TLP 2.0 markings):
+
+- Only TLP:AMBER incidents past draft are shared by an agreement. TLP:CLEAR and TLP:GREEN are
+  seen by every user of the instance already; TLP:AMBER+STRICT stays in its organisation and
+  TLP:RED with its named recipients, whatever any agreement says (``core.markings``).
+- The provider's organisation admin proposes; the recipient's organisation admin accepts or
+  declines; an admin of either side ends it (a proposal may be withdrawn). Every step is in
+  the audit log. Nothing is shared before acceptance, before ``starts_on`` or after ``ends_on``.
+- Level ``full``: the recipient's members see the incidents as the provider's do, on every
+  page, export and API (through ``Incident.objects.visible_to``, via ``incidents.grants``).
+  Level ``redacted``: they see ``redaction.redact``'s form of each incident, on the shared
+  pages and API only. Level ``aggregate``: figures only, small cells suppressed
+  (``salama.sharing.figures``).
+"""
+
+import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from salama.core import audit, geo, markings
+from salama.incidents import choices as c
+from salama.incidents import grants
+from salama.incidents.models import Incident
+from salama.organisations.choices import Role
+from salama.organisations.models import has_role, organisation_ids
+from salama.sharing.models import Agreement
+
+
+class AgreementError(Exception):
+    """The agreement cannot be made or changed as asked; the message says why."""
+
+
+def _clean_countries(countries) -> list[str]:
+    cleaned = sorted({str(code).strip().upper() for code in countries or [] if str(code).strip()})
+    unknown = [code for code in cleaned if not geo.is_country_code(code)]
+    if unknown:
+        raise AgreementError(f"Unknown country codes: {', '.join(unknown)} (use ISO 3166 alpha-2).")
+    return cleaned
+
+
+def summary(agreement: Agreement) -> dict:
+    """What the audit log keeps of an agreement."""
+    return {
+        "provider": agreement.provider.acronym,
+        "recipient": agreement.recipient.acronym,
+        "level": agreement.level,
+        "countries": agreement.countries,
+        "narratives": agreement.narratives,
+        "starts_on": agreement.starts_on.isoformat(),
+        "ends_on": agreement.ends_on.isoformat() if agreement.ends_on else None,
+        "state": agreement.state(),
+    }
+
+
+def propose(
+    provider,
+    recipient,
+    *,
+    level: str,
+    purpose: str,
+    by,
+    countries=(),
+    starts_on: datetime.date | None = None,
+    ends_on: datetime.date | None = None,
+    narratives: bool = False,
+) -> Agreement:
+    """``provider`` offers to share with ``recipient``; ``by`` must administer ``provider``."""
+    if not has_role(by, provider.pk, Role.ORG_ADMIN):
+        raise AgreementError(
+            f"Only an organisation admin of {provider.acronym} may offer its data."
+        )
+    if provider.pk == recipient.pk:
+        raise AgreementError("An organisation does not need an agreement with itself.")
+    if level not in Agreement.Level.values:
+        raise AgreementError(f"Unknown level {level!r}: choose full, redacted or aggregate.")
+    purpose = (purpose or "").strip()
+    if not purpose:
+        raise AgreementError("Say what need to know the agreement serves (its purpose).")
+    starts_on = starts_on or timezone.localdate()
+    if ends_on and ends_on < starts_on:
+        raise AgreementError("The agreement cannot end before it starts.")
+    agreement = Agreement(
+        provider=provider,
+        recipient=recipient,
+        level=level,
+        countries=_clean_countries(countries),
+        narratives=bool(narratives) and level != Agreement.Level.AGGREGATE,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        purpose=purpose,
+        proposed_by=by,
+        proposed_at=timezone.now(),
+    )
+    with transaction.atomic():
+        agreement.save()
+        audit.record("agreement:propose", actor=by, obj=agreement, after=summary(agreement))
+    return agreement
+
+
+def _locked(agreement: Agreement) -> Agreement:
+    return (
+        Agreement.objects.select_for_update()
+        .select_related("provider", "recipient")
+        .get(pk=agreement.pk)
+    )
+
+
+def accept(agreement: Agreement, *, by) -> Agreement:
+    """The recipient's organisation admin accepts a proposal; it is in force from its start."""
+    with transaction.atomic():
+        agreement = _locked(agreement)
+        if not has_role(by, agreement.recipient_id, Role.ORG_ADMIN):
+            raise AgreementError(
+                f"Only an organisation admin of {agreement.recipient.acronym} may accept it."
+            )
+        if agreement.state() != Agreement.State.PROPOSED:
+            raise AgreementError(f"This agreement is {agreement.get_state_display().lower()}.")
+        before = summary(agreement)
+        agreement.accepted_by, agreement.accepted_at = by, timezone.now()
+        agreement.save(update_fields=["accepted_by", "accepted_at"])
+        audit.record(
+            "agreement:accept", actor=by, obj=agreement, before=before, after=summary(agreement)
+        )
+    grants.forget(by)
+    return agreement
+
+
+def decline(agreement: Agreement, *, by, reason: str = "") -> Agreement:
+    """The recipient's organisation admin declines a proposal."""
+    with transaction.atomic():
+        agreement = _locked(agreement)
+        if not has_role(by, agreement.recipient_id, Role.ORG_ADMIN):
+            raise AgreementError(
+                f"Only an organisation admin of {agreement.recipient.acronym} may decline it."
+            )
+        if agreement.state() != Agreement.State.PROPOSED:
+            raise AgreementError(f"This agreement is {agreement.get_state_display().lower()}.")
+        before = summary(agreement)
+        agreement.ended_by, agreement.ended_at = by, timezone.now()
+        agreement.declined, agreement.end_reason = True, (reason or "").strip()
+        agreement.save(update_fields=["ended_by", "ended_at", "declined", "end_reason"])
+        audit.record(
+            "agreement:decline", actor=by, obj=agreement, before=before, after=summary(agreement)
+        )
+    return agreement
+
+
+def end(agreement: Agreement, *, by, reason: str = "") -> Agreement:
+    """An admin of either side ends the agreement (or withdraws the proposal) now."""
+    with transaction.atomic():
+        agreement = _locked(agreement)
+        sides = (agreement.provider_id, agreement.recipient_id)
+        if not any(has_role(by, side, Role.ORG_ADMIN) for side in sides):
+            raise AgreementError("Only an organisation admin of either side may end it.")
+        if agreement.ended_at:
+            raise AgreementError(f"This agreement is {agreement.get_state_display().lower()}.")
+        before = summary(agreement)
+        agreement.ended_by, agreement.ended_at = by, timezone.now()
+        agreement.end_reason = (reason or "").strip()
+        agreement.save(update_fields=["ended_by", "ended_at", "end_reason"])
+        audit.record(
+            "agreement:end", actor=by, obj=agreement, before=before, after=summary(agreement)
+        )
+    grants.forget(by)
+    return agreement
+
+
+def received(user, levels=None, today=None):
+    """The agreements in force that share with an organisation ``user`` belongs to."""
+    own = organisation_ids(user)
+    found = Agreement.objects.in_force(today).received_by(own).exclude(provider_id__in=own)
+    if levels:
+        found = found.filter(level__in=list(levels))
+    return found.select_related("provider", "recipient")
+
+
+def full_grants(user) -> list[grants.Grant]:
+    """``incidents.grants`` provider: the agreements in force at the full level."""
+    return [
+        grants.Grant(a.provider_id, tuple(a.countries) if a.countries else None)
+        for a in received(user, levels=[Agreement.Level.FULL])
+    ]
+
+
+def shareable(queryset=None):
+    """Incidents any agreement may share: TLP:AMBER, past draft, not merged away."""
+    queryset = Incident.objects.all() if queryset is None else queryset
+    return queryset.filter(marking__in=markings.SHAREABLE).exclude(
+        status__in=[c.Status.DRAFT, c.Status.MERGED]
+    )
+
+
+def covered_by(agreements) -> Q:
+    """The incidents these agreements cover (before ``shareable``): their providers' in
+    their countries."""
+    found = Q(pk__in=[])
+    for agreement in agreements:
+        scope = Q(organisation_id=agreement.provider_id)
+        if agreement.countries:
+            scope &= Q(country__in=agreement.countries)
+        found |= scope
+    return found
+
+
+def records(agreement: Agreement):
+    """The incidents ``agreement`` shares (whatever its state: callers check it is in force
+    and that the user belongs to its recipient)."""
+    return shareable(Incident.objects.filter(covered_by([agreement])))
