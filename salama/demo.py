@@ -49,6 +49,7 @@ USERS = (
     ("approver", "UNDEMO", (Role.APPROVER,), "approves programme-criticality decisions"),
     ("org_admin", "UNDEMO", (Role.ORG_ADMIN,), "manages the agency's members"),
     ("ngo_analyst", "DEMO-NGO", (Role.ANALYST,), "another organisation: sees GREEN only"),
+    ("ngo_admin", "DEMO-NGO", (Role.ORG_ADMIN,), "the NGO's admin: answers sharing agreements"),
 )
 SUPERUSER = "admin"
 
@@ -356,7 +357,7 @@ def load(*, awsd_files=AWSD_FILES, progress=None) -> DemoReport:
 # Apps that add demo data of their own, in this order (analytics' synthetic UN personnel data
 # first: the registry and risk demos build on incidents; linkage last, over all of them). Each
 # has ``demo.load_demo(organisations, users) -> dict`` of counts, idempotent like the rest.
-APPS_WITH_DEMO = ("analytics", "registry", "risk", "linkage")
+APPS_WITH_DEMO = ("analytics", "registry", "risk", "sharing", "linkage")
 
 
 def _demo_module(app: str):
