@@ -29,6 +29,8 @@ from salama.organisations.choices import Role
 from salama.organisations.models import has_role, organisation_ids
 from salama.sharing.models import Agreement
 
+CACHE = "_salama_agreements_in_force"
+
 
 class AgreementError(Exception):
     """The agreement cannot be made or changed as asked; the message says why."""
@@ -125,7 +127,7 @@ def accept(agreement: Agreement, *, by) -> Agreement:
         audit.record(
             "agreement:accept", actor=by, obj=agreement, before=before, after=summary(agreement)
         )
-    grants.forget(by)
+    forget(by)
     return agreement
 
 
@@ -165,7 +167,7 @@ def end(agreement: Agreement, *, by, reason: str = "") -> Agreement:
         audit.record(
             "agreement:end", actor=by, obj=agreement, before=before, after=summary(agreement)
         )
-    grants.forget(by)
+    forget(by)
     return agreement
 
 
@@ -178,11 +180,31 @@ def received(user, levels=None, today=None):
     return found.select_related("provider", "recipient")
 
 
+def in_force_for(user) -> list[Agreement]:
+    """``received(user)`` as a list, read once per user object (a request): the door's grants
+    and the menu both ask, and every page asks the door."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, CACHE, None)
+    if cached is None:
+        cached = list(received(user))
+        setattr(user, CACHE, cached)
+    return cached
+
+
+def forget(user) -> None:
+    """Drop what was read for ``user`` (an agreement of theirs changed in this request)."""
+    if hasattr(user, CACHE):
+        delattr(user, CACHE)
+    grants.forget(user)
+
+
 def full_grants(user) -> list[grants.Grant]:
     """``incidents.grants`` provider: the agreements in force at the full level."""
     return [
         grants.Grant(a.provider_id, tuple(a.countries) if a.countries else None)
-        for a in received(user, levels=[Agreement.Level.FULL])
+        for a in in_force_for(user)
+        if a.level == Agreement.Level.FULL
     ]
 
 
