@@ -21,3 +21,9 @@ class AnalyticsConfig(AppConfig):
         from salama.core.backup import restore_checked
 
         restore_checked.connect(database_restored, dispatch_uid="analytics-after-restore")
+
+        from django.db.models.signals import post_migrate
+
+        from salama.analytics.signals import migrated
+
+        post_migrate.connect(migrated, sender=self, dispatch_uid="analytics-after-migrate")

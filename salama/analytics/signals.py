@@ -47,3 +47,13 @@ def database_restored(sender, manifest=None, **kwargs) -> list[str]:
     snapshot.forget()
     _schedule()
     return []
+
+
+def migrated(sender, **kwargs) -> None:
+    """After ``salama migrate``: a snapshot written by an older layout (an upgrade) is ignored
+    until a full refresh rewrites it, so queue that refresh now rather than leave the
+    dashboards saying "no snapshot yet" until the next edit."""
+    from salama.analytics import snapshot
+
+    if snapshot.outdated():
+        _schedule()

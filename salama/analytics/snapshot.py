@@ -70,7 +70,7 @@ FORMAT = 3
 # Who may see a row, by its marking and status (the door's classes, precomputed so the door
 # is a comparison of one small integer for most rows; see store.door_source):
 ACCESS_EVERYONE = 0  # TLP:CLEAR and TLP:GREEN past draft: every signed-in user
-ACCESS_ORGANISATION = 1  # TLP:AMBER+STRICT, and drafts: the owning organisation
+ACCESS_ORGANISATION = 1  # TLP:AMBER+STRICT, and CLEAR, GREEN or AMBER drafts: the owner
 ACCESS_NAMED = 2  # TLP:RED: the reporter and the people named on the record
 ACCESS_NOBODY = 3  # an unknown marking
 ACCESS_SHAREABLE = 4  # TLP:AMBER past draft: the owning organisation and those it shares with
@@ -187,6 +187,15 @@ class State:
     @property
     def key(self) -> tuple:
         return (str(directory()), self.generation, self.refreshed_at)
+
+
+def outdated() -> bool:
+    """Whether a snapshot exists that was written in another layout than ``FORMAT``."""
+    try:
+        data = json.loads((directory() / "state.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return False
+    return data.get("format") != FORMAT
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

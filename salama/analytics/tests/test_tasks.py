@@ -53,3 +53,19 @@ def test_one_refresh_is_queued_after_a_transaction_that_saves_incidents(
         ).count()
         == 1
     )
+
+
+def test_migrate_queues_a_full_refresh_when_the_snapshot_has_an_older_layout(reporter, undp):
+    """After an upgrade changes the layout, the old snapshot is ignored: ``salama migrate``
+    queues the refresh that rewrites it (none when the layout is current)."""
+    make_incident(reporter, undp)
+    snapshot.refresh(full=True)
+    queued = DBTaskResult.objects.filter(task_path=tasks.refresh_snapshot.module_path)
+    call_command("migrate", verbosity=0)
+    assert not queued.exists()
+    state = snapshot.State.load()
+    state.format = snapshot.FORMAT - 1
+    state.save()
+    assert snapshot.State.load() is None and snapshot.outdated()
+    call_command("migrate", verbosity=0)
+    assert queued.filter(status=TaskResultStatus.READY).count() == 1
