@@ -9,6 +9,13 @@ log (key, filters, how many incidents it returned); each key may make
 ``SALAMA_API_REQUESTS_PER_MINUTE`` requests a minute (120 by default; counted per server
 process). No interactive docs page: it would need scripts from elsewhere; the schema is
 enough for clients and code generators.
+
+Sharing agreements (``salama.sharing.agreements``): ``/shared`` lists those in force that share
+with the key's organisation; a redacted-level one's records come through
+``/shared/{id}/incidents`` (``redaction``), every level's figures through
+``/shared/{id}/figures``; a full-level one's records are in ``/incidents`` already (the door
+widens). ``/references`` and ``/merged`` let a copy (``salama exchange pull``) withdraw what is
+no longer shared and follow merges, which ``/incidents`` (current incidents only) cannot say.
 """
 
 import base64
@@ -25,11 +32,16 @@ from ninja.throttling import AuthRateThrottle
 from salama.analytics import forecast as forecasts
 from salama.analytics.store import NoSnapshot
 from salama.core import audit
+from salama.incidents import choices as c
 from salama.incidents.figures import figures as scheme_figures
 from salama.incidents.models import AffectedPerson, Incident, RoadCrash, Source
-from salama.sharing import keys
+from salama.sharing import agreements, keys, redaction
+from salama.sharing import figures as sharing_figures
+from salama.sharing.models import Agreement
 
 MAX_LIMIT = 500
+# References are short: a reconciliation reads many a page.
+MAX_REFERENCES = 5000
 
 
 class PerKeyThrottle(AuthRateThrottle):
@@ -171,6 +183,19 @@ def _after(cursor: str) -> Q:
     return Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk)
 
 
+def _paged(found, updated_since, after, limit) -> tuple[list, str | None]:
+    """One page of ``found`` by last change, and the cursor of the next (None on the last)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    if updated_since:
+        found = found.filter(updated_at__gte=updated_since)
+    if after:
+        found = found.filter(_after(after))
+    page = list(found.order_by("updated_at", "id")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return page, _cursor(page[-1]) if more else None
+
+
 def _rows(incidents: list[Incident], with_sources: bool = False) -> list[dict]:
     ids = [i.pk for i in incidents]
     persons: dict[int, list] = {i: [] for i in ids}
@@ -197,7 +222,6 @@ def _rows(incidents: list[Incident], with_sources: bool = False) -> list[dict]:
 def incidents(request, filters: Query[Filters]):
     """Page through incidents by last change (``updated_since`` to synchronise; ``next`` as
     ``after`` for the following page), at most 500 a page."""
-    limit = max(1, min(filters.limit, MAX_LIMIT))
     found = Incident.objects.visible_to(request.auth.user).current()
     for name in ("country", "category", "subcategory"):
         if value := getattr(filters, name):
@@ -206,13 +230,9 @@ def incidents(request, filters: Query[Filters]):
         found = found.filter(date__gte=filters.date_from)
     if filters.date_to:
         found = found.filter(date__lte=filters.date_to)
-    if filters.updated_since:
-        found = found.filter(updated_at__gte=filters.updated_since)
-    if filters.after:
-        found = found.filter(_after(filters.after))
-    page = list(found.select_related("organisation").order_by("updated_at", "id")[: limit + 1])
-    more = len(page) > limit
-    page = page[:limit]
+    page, following = _paged(
+        found.select_related("organisation"), filters.updated_since, filters.after, filters.limit
+    )
     audit.record(
         "api:incidents",
         actor=request.auth.user,
@@ -220,7 +240,7 @@ def incidents(request, filters: Query[Filters]):
         object_repr=f"{len(page)} incidents through key {request.auth.prefix}",
         after={"filters": filters.model_dump(mode="json"), "returned": len(page)},
     )
-    return {"results": _rows(page), "next": _cursor(page[-1]) if more else None}
+    return {"results": _rows(page), "next": following}
 
 
 @api.get("/incidents/{reference}", response=IncidentDetail, summary="One incident")
@@ -303,3 +323,291 @@ def forecast(request, country: str | None = None):
         after={"country": country, "countries": len(results)},
     )
     return [r.as_dict() for r in results]
+
+
+# -- sharing agreements ------------------------------------------------------------------------
+
+
+class SharedAgreement(Schema):
+    id: int
+    provider: str  # the providing organisation's acronym
+    provider_name: str
+    level: str  # full, redacted or aggregate
+    countries: list[str]  # ISO 3166 alpha-2; empty: every country
+    narratives: bool
+    starts_on: datetime.date
+    ends_on: datetime.date | None
+    purpose: str
+
+
+class RedactedPerson(Schema):
+    impact: str
+    cause: str
+    recruitment: str
+    count: int
+
+
+class RedactedOut(Schema):
+    reference: str
+    organisation: str
+    date: datetime.date  # the first day of the month (of the year, when only it is known)
+    date_precision: str
+    country: str
+    admin1: str
+    category: str
+    subcategory: str
+    means_of_attack: str
+    attack_context: str
+    perpetrator_type: str
+    motive: str
+    premises_hit: bool
+    vehicles_hit: bool
+    supplies_hit: bool
+    health_facility_hit: bool
+    verification: str
+    narrative: str
+    narrative_withheld: bool
+    updated_at: datetime.datetime
+    persons: list[RedactedPerson]
+
+
+class RedactedPage(Schema):
+    results: list[RedactedOut]
+    next: str | None  # pass as ``after`` for the next page; null on the last
+
+
+class SharedFilters(Schema):
+    country: str | None = None
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    updated_since: datetime.datetime | None = None
+    after: str | None = None
+    limit: int = 100
+
+
+class FigureRow(Schema):
+    country: str
+    year: int
+    incidents: int | None  # null: suppressed (fewer than minimum_cell)
+    killed: int | None
+    injured: int | None
+    abducted: int | None
+    detained: int | None
+    sexual_violence: int | None
+    other: int | None
+
+
+class SharedFigures(Schema):
+    agreement: int
+    minimum_cell: int  # counts from 1 to minimum_cell - 1 are suppressed (null)
+    rows: list[FigureRow]
+
+
+class ReferencePage(Schema):
+    results: list[str]
+    next: str | None  # pass as ``after`` for the next page; null on the last
+
+
+class MergedOut(Schema):
+    reference: str
+    merged_into: str
+    updated_at: datetime.datetime
+
+
+class MergedPage(Schema):
+    results: list[MergedOut]
+    next: str | None
+
+
+class PageFilters(Schema):
+    updated_since: datetime.datetime | None = None
+    after: str | None = None
+    limit: int = 100
+
+
+def _received(request, agreement_id: int) -> Agreement:
+    """An agreement in force that shares with the key's organisation; any other is "not
+    found", exactly like one that does not exist."""
+    found = agreements.received(request.auth.user).filter(pk=agreement_id).first()
+    if found is None:
+        raise Http404("No agreement in force with this id shares with this key's organisation.")
+    return found
+
+
+def _agreement_out(agreement: Agreement) -> dict:
+    return {
+        "id": agreement.pk,
+        "provider": agreement.provider.acronym,
+        "provider_name": agreement.provider.name,
+        "level": agreement.level,
+        "countries": agreement.countries,
+        "narratives": agreement.narratives,
+        "starts_on": agreement.starts_on,
+        "ends_on": agreement.ends_on,
+        "purpose": agreement.purpose,
+    }
+
+
+@api.get("/shared", response=list[SharedAgreement], summary="Agreements sharing with the key")
+def shared(request):
+    """The sharing agreements in force that share with the key's organisation. At the full
+    level their records come through ``/incidents``; at the redacted level through
+    ``/shared/{id}/incidents``; every level has ``/shared/{id}/figures``."""
+    found = list(agreements.received(request.auth.user).order_by("pk"))
+    audit.record(
+        "api:shared",
+        actor=request.auth.user,
+        object_type="sharing.agreement",
+        object_repr=f"{len(found)} agreements through key {request.auth.prefix}",
+        after={"agreements": [a.pk for a in found]},
+    )
+    return [_agreement_out(a) for a in found]
+
+
+@api.get(
+    "/shared/{agreement_id}/incidents",
+    response=RedactedPage,
+    summary="A redacted agreement's records, oldest change first",
+)
+def shared_incidents(request, agreement_id: int, filters: Query[SharedFilters]):
+    """The redacted form of the records a redacted-level agreement shares (month, country and
+    province, what happened, counts of people; never who, exactly where or who said so), paged
+    by last change like ``/incidents``. A full-level agreement's records come through
+    ``/incidents`` as they are; an aggregate one shares ``/shared/{id}/figures`` only."""
+    agreement = _received(request, agreement_id)
+    if agreement.level == Agreement.Level.FULL:
+        raise HttpError(
+            409,
+            "This agreement shares full records: they come through /api/v1/incidents "
+            "with every other incident this key may see.",
+        )
+    if agreement.level == Agreement.Level.AGGREGATE:
+        raise HttpError(
+            409,
+            f"This agreement shares figures only: see /api/v1/shared/{agreement.pk}/figures.",
+        )
+    found = agreements.records(agreement).select_related("organisation").only(*redaction.ONLY)
+    if filters.country:
+        found = found.filter(country=filters.country.upper())
+    if filters.date_from:
+        found = found.filter(date__gte=filters.date_from)
+    if filters.date_to:
+        found = found.filter(date__lte=filters.date_to)
+    page, following = _paged(found, filters.updated_since, filters.after, filters.limit)
+    audit.record(
+        "api:shared_incidents",
+        actor=request.auth.user,
+        obj=agreement,
+        after={
+            "key": request.auth.prefix,
+            "filters": filters.model_dump(mode="json"),
+            "returned": len(page),
+        },
+    )
+    return {"results": redaction.redact_many(page, agreement), "next": following}
+
+
+@api.get(
+    "/shared/{agreement_id}/references",
+    response=ReferencePage,
+    summary="The references a redacted agreement shares now",
+)
+def shared_references(request, agreement_id: int, after: str = "", limit: int = 1000):
+    """Every reference the redacted-level agreement shares now, in reference order, so that a
+    copy can withdraw the records it no longer shares."""
+    agreement = _received(request, agreement_id)
+    if agreement.level != Agreement.Level.REDACTED:
+        raise HttpError(409, "Only a redacted-level agreement has references of its own.")
+    found = agreements.records(agreement)
+    results, following = _references(found, after, limit)
+    audit.record(
+        "api:shared_references",
+        actor=request.auth.user,
+        obj=agreement,
+        after={"key": request.auth.prefix, "after": after, "returned": len(results)},
+    )
+    return {"results": results, "next": following}
+
+
+@api.get(
+    "/shared/{agreement_id}/figures",
+    response=SharedFigures,
+    summary="An agreement's figures, small cells suppressed",
+)
+def shared_figures(request, agreement_id: int):
+    """Incidents and people per country and year the agreement covers, at every level; a
+    count below ``minimum_cell`` (other than 0) is null."""
+    agreement = _received(request, agreement_id)
+    minimum = settings.SHARING_MIN_CELL
+    rows = sharing_figures.figures(agreement, minimum)
+    audit.record(
+        "api:shared_figures",
+        actor=request.auth.user,
+        obj=agreement,
+        after={"key": request.auth.prefix, "rows": len(rows)},
+    )
+    return {"agreement": agreement.pk, "minimum_cell": minimum, "rows": rows}
+
+
+# -- reconciliation: what a copy needs to withdraw and merge what it holds ---------------------
+
+
+def _references(found, after: str, limit: int) -> tuple[list[str], str | None]:
+    limit = max(1, min(limit, MAX_REFERENCES))
+    if after:
+        found = found.filter(reference__gt=after)
+    results = list(found.order_by("reference").values_list("reference", flat=True)[: limit + 1])
+    more = len(results) > limit
+    results = results[:limit]
+    return results, results[-1] if more else None
+
+
+@api.get("/references", response=ReferencePage, summary="Every reference the key may see now")
+def references(request, after: str = "", limit: int = 1000):
+    """The reference of every incident ``/incidents`` would return now, in reference order (at
+    most 5,000 a page; ``next`` as ``after``). A copy kept by paging ``/incidents`` withdraws
+    what is not in this list any more (an agreement ended, a marking tightened)."""
+    found = Incident.objects.visible_to(request.auth.user).current()
+    results, following = _references(found, after, limit)
+    audit.record(
+        "api:references",
+        actor=request.auth.user,
+        object_type="incidents.incident",
+        object_repr=f"{len(results)} references through key {request.auth.prefix}",
+        after={"after": after, "returned": len(results)},
+    )
+    return {"results": results, "next": following}
+
+
+@api.get("/merged", response=MergedPage, summary="Incidents merged into another, by last change")
+def merged(request, filters: Query[PageFilters]):
+    """Incidents found to be duplicates and merged into another (the survivor), which
+    ``/incidents`` no longer returns: a copy marks its own copy of ``reference`` as merged into
+    its copy of ``merged_into``. Only pairs whose both incidents the key may see."""
+    user = request.auth.user
+    found = (
+        Incident.objects.visible_to(user)
+        .filter(status=c.Status.MERGED)
+        .filter(merged_into__in=Incident.objects.visible_to(user).values("pk"))
+        .select_related("merged_into")
+        .only("id", "reference", "updated_at", "merged_into__reference")
+    )
+    page, following = _paged(found, filters.updated_since, filters.after, filters.limit)
+    audit.record(
+        "api:merged",
+        actor=user,
+        object_type="incidents.incident",
+        object_repr=f"{len(page)} merged incidents through key {request.auth.prefix}",
+        after={"filters": filters.model_dump(mode="json"), "returned": len(page)},
+    )
+    return {
+        "results": [
+            {
+                "reference": i.reference,
+                "merged_into": i.merged_into.reference,
+                "updated_at": i.updated_at,
+            }
+            for i in page
+        ],
+        "next": following,
+    }

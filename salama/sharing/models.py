@@ -169,3 +169,41 @@ class Agreement(models.Model):
 
     def covers(self, country: str) -> bool:
         return not self.countries or country in self.countries
+
+
+class ExchangeState(models.Model):
+    """How far ``salama exchange pull`` has read one feed of another Salama instance: the last
+    change it imported (``since``, the remote's clock), so the next pull asks only for what
+    changed after it (``salama.sharing.exchange``).
+
+    A feed is ``incidents`` (what the key may see) or ``shared/<id>`` (a redacted agreement's
+    records); ``organisation`` owns the copies here.
+    """
+
+    url = models.CharField(_("remote instance"), max_length=300)
+    feed = models.CharField(_("feed"), max_length=40)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="exchange_states"
+    )
+    since = models.DateTimeField(null=True, blank=True)
+    merged_since = models.DateTimeField(null=True, blank=True)
+    pulled_at = models.DateTimeField(null=True, blank=True)
+    last_batch = models.ForeignKey(
+        "interchange.ImportBatch",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("exchange state")
+        verbose_name_plural = _("exchange states")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["url", "feed", "organisation"], name="one_exchange_state_per_feed"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.url} {self.feed} → {self.organisation}"
