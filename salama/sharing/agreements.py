@@ -20,6 +20,7 @@ import datetime
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from salama.core import audit, geo, markings
 from salama.incidents import choices as c
@@ -40,8 +41,17 @@ def _clean_countries(countries) -> list[str]:
     cleaned = sorted({str(code).strip().upper() for code in countries or [] if str(code).strip()})
     unknown = [code for code in cleaned if not geo.is_country_code(code)]
     if unknown:
-        raise AgreementError(f"Unknown country codes: {', '.join(unknown)} (use ISO 3166 alpha-2).")
+        raise AgreementError(
+            _("Unknown country codes: %(codes)s (use ISO 3166 alpha-2).")
+            % {"codes": ", ".join(unknown)}
+        )
     return cleaned
+
+
+def _unchangeable(agreement: Agreement) -> str:
+    return _("This agreement can no longer change this way: it is “%(state)s”.") % {
+        "state": agreement.get_state_display()
+    }
 
 
 def summary(agreement: Agreement) -> dict:
@@ -73,18 +83,21 @@ def propose(
     """``provider`` offers to share with ``recipient``; ``by`` must administer ``provider``."""
     if not has_role(by, provider.pk, Role.ORG_ADMIN):
         raise AgreementError(
-            f"Only an organisation admin of {provider.acronym} may offer its data."
+            _("Only an organisation admin of %(organisation)s may offer its data.")
+            % {"organisation": provider.acronym}
         )
     if provider.pk == recipient.pk:
-        raise AgreementError("An organisation does not need an agreement with itself.")
+        raise AgreementError(_("An organisation does not need an agreement with itself."))
     if level not in Agreement.Level.values:
-        raise AgreementError(f"Unknown level {level!r}: choose full, redacted or aggregate.")
+        raise AgreementError(
+            _("Unknown level %(level)r: choose full, redacted or aggregate.") % {"level": level}
+        )
     purpose = (purpose or "").strip()
     if not purpose:
-        raise AgreementError("Say what need to know the agreement serves (its purpose).")
+        raise AgreementError(_("Say what need to know the agreement serves (its purpose)."))
     starts_on = starts_on or timezone.localdate()
     if ends_on and ends_on < starts_on:
-        raise AgreementError("The agreement cannot end before it starts.")
+        raise AgreementError(_("The agreement cannot end before it starts."))
     agreement = Agreement(
         provider=provider,
         recipient=recipient,
@@ -117,10 +130,11 @@ def accept(agreement: Agreement, *, by) -> Agreement:
         agreement = _locked(agreement)
         if not has_role(by, agreement.recipient_id, Role.ORG_ADMIN):
             raise AgreementError(
-                f"Only an organisation admin of {agreement.recipient.acronym} may accept it."
+                _("Only an organisation admin of %(organisation)s may accept it.")
+                % {"organisation": agreement.recipient.acronym}
             )
         if agreement.state() != Agreement.State.PROPOSED:
-            raise AgreementError(f"This agreement is {agreement.get_state_display().lower()}.")
+            raise AgreementError(_unchangeable(agreement))
         before = summary(agreement)
         agreement.accepted_by, agreement.accepted_at = by, timezone.now()
         agreement.save(update_fields=["accepted_by", "accepted_at"])
@@ -137,10 +151,11 @@ def decline(agreement: Agreement, *, by, reason: str = "") -> Agreement:
         agreement = _locked(agreement)
         if not has_role(by, agreement.recipient_id, Role.ORG_ADMIN):
             raise AgreementError(
-                f"Only an organisation admin of {agreement.recipient.acronym} may decline it."
+                _("Only an organisation admin of %(organisation)s may decline it.")
+                % {"organisation": agreement.recipient.acronym}
             )
         if agreement.state() != Agreement.State.PROPOSED:
-            raise AgreementError(f"This agreement is {agreement.get_state_display().lower()}.")
+            raise AgreementError(_unchangeable(agreement))
         before = summary(agreement)
         agreement.ended_by, agreement.ended_at = by, timezone.now()
         agreement.declined, agreement.end_reason = True, (reason or "").strip()
@@ -157,9 +172,9 @@ def end(agreement: Agreement, *, by, reason: str = "") -> Agreement:
         agreement = _locked(agreement)
         sides = (agreement.provider_id, agreement.recipient_id)
         if not any(has_role(by, side, Role.ORG_ADMIN) for side in sides):
-            raise AgreementError("Only an organisation admin of either side may end it.")
+            raise AgreementError(_("Only an organisation admin of either side may end it."))
         if agreement.ended_at:
-            raise AgreementError(f"This agreement is {agreement.get_state_display().lower()}.")
+            raise AgreementError(_unchangeable(agreement))
         before = summary(agreement)
         agreement.ended_by, agreement.ended_at = by, timezone.now()
         agreement.end_reason = (reason or "").strip()

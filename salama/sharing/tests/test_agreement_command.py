@@ -209,10 +209,19 @@ def test_the_rules_of_agreements_refuse_with_their_own_message(
         "Only an organisation admin of either side may end it."
     )
     run("accept", str(agreement.pk), "--as", "nils")
-    assert refused("accept", str(agreement.pk), "--as", "nils") == "This agreement is in force."
-    assert refused("decline", str(agreement.pk), "--as", "nils") == "This agreement is in force."
+    assert (
+        refused("accept", str(agreement.pk), "--as", "nils")
+        == "This agreement can no longer change this way: it is “In force”."
+    )
+    assert (
+        refused("decline", str(agreement.pk), "--as", "nils")
+        == "This agreement can no longer change this way: it is “In force”."
+    )
     run("end", str(agreement.pk), "--as", "nils")
-    assert refused("end", str(agreement.pk), "--as", "ada") == "This agreement is ended."
+    assert (
+        refused("end", str(agreement.pk), "--as", "ada")
+        == "This agreement can no longer change this way: it is “Ended”."
+    )
 
 
 def test_unknown_names_ids_dates_and_levels_are_clear_errors(undp_admin, nrc_admin):

@@ -217,7 +217,7 @@ def test_the_recipient_declines_with_a_reason_and_the_provider_is_told(
     assert "Declined by nils" in _section(answer.text, "Ended, declined or expired")
     # A declined agreement cannot be accepted afterwards: the error is shown.
     again = client.post(reverse("sharing:agreement_accept", args=[agreement.pk]), follow=True)
-    assert "This agreement is declined." in again.text
+    assert "This agreement can no longer change this way: it is “Declined”." in again.text
     agreement.refresh_from_db()
     assert agreement.accepted_at is None
 
