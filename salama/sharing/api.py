@@ -6,9 +6,10 @@ the key's own user: what an analyst of that organisation sees on the pages, and 
 (TLP:RED and other organisations' AMBER incidents never leave). An incident the key may not
 see is "not found", exactly like one that does not exist. Each request is written to the audit
 log (key, filters, how many incidents it returned); each key may make
-``SALAMA_API_REQUESTS_PER_MINUTE`` requests a minute (120 by default; counted per server
-process). No interactive docs page: it would need scripts from elsewhere; the schema is
-enough for clients and code generators.
+``SALAMA_API_REQUESTS_PER_MINUTE`` requests a minute (120 by default; counted in the
+database, so every server process shares it: ``salama.sharing.throttle``). No interactive
+docs page: it would need scripts from elsewhere; the schema is enough for clients and code
+generators.
 
 Sharing agreements (``salama.sharing.agreements``): ``/shared`` lists those in force that share
 with the key's organisation; a redacted-level one's records come through
@@ -27,7 +28,6 @@ from django.http import Http404
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
-from ninja.throttling import AuthRateThrottle
 
 from salama.analytics import forecast as forecasts
 from salama.analytics.store import NoSnapshot
@@ -38,26 +38,11 @@ from salama.incidents.models import AffectedPerson, Incident, RoadCrash, Source
 from salama.sharing import agreements, keys, redaction
 from salama.sharing import figures as sharing_figures
 from salama.sharing.models import Agreement
+from salama.sharing.throttle import PerKeyThrottle
 
 MAX_LIMIT = 500
 # References are short: a reconciliation reads many a page.
 MAX_REFERENCES = 5000
-
-
-class PerKeyThrottle(AuthRateThrottle):
-    """``SALAMA_API_REQUESTS_PER_MINUTE`` per key (read at each request); over it, 429."""
-
-    def __init__(self):
-        super().__init__("1/min")
-
-    def allow_request(self, request) -> bool:
-        self.num_requests, self.duration = self.parse_rate(
-            f"{settings.API_REQUESTS_PER_MINUTE}/min"
-        )
-        return super().allow_request(request)
-
-    def get_cache_key(self, request):
-        return f"salama-api-throttle-{request.auth.prefix}" if request.auth else None
 
 
 class KeyAuth(HttpBearer):

@@ -207,3 +207,21 @@ class ExchangeState(models.Model):
 
     def __str__(self):
         return f"{self.url} {self.feed} → {self.organisation}"
+
+
+class ApiRequestCount(models.Model):
+    """Requests made with one key in one minute (``salama.sharing.throttle``): counted in the
+    database so that every server process and machine shares the budget."""
+
+    prefix = models.CharField(max_length=16)
+    minute = models.BigIntegerField()  # minutes since the epoch
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "minute"], name="one_count_per_key_minute")
+        ]
+        indexes = [models.Index(fields=["minute"])]
+
+    def __str__(self):
+        return f"{self.prefix} @ minute {self.minute}: {self.count}"

@@ -162,23 +162,36 @@ def test_the_command_issues_lists_and_revokes(capsys, undp):
 
 
 @pytest.mark.django_db
-def test_each_key_has_a_request_budget(client, nrc, undp, settings):
-    from django.core.cache import cache
-
-    cache.clear()
+def test_each_key_has_a_request_budget_a_minute(client, nrc, undp, settings, time_machine):
     settings.API_REQUESTS_PER_MINUTE = 3
-    try:
-        _, first = keys.issue(nrc, "NRC data hub")
-        _, second = keys.issue(undp, "UNDP data hub")
-        statuses = [
-            client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {first}"})
-            for _ in range(4)
-        ]
-        assert [r.status_code for r in statuses] == [200, 200, 200, 429]
-        other = client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {second}"})
-        assert other.status_code == 200  # another key has its own budget
-    finally:
-        cache.clear()
+    time_machine.move_to("2026-11-29 10:00:15+00:00", tick=False)
+    _, first = keys.issue(nrc, "NRC data hub")
+    _, second = keys.issue(undp, "UNDP data hub")
+
+    def get(token):
+        return client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"})
+
+    statuses = [get(first) for _ in range(4)]
+    assert [r.status_code for r in statuses] == [200, 200, 200, 429]
+    assert statuses[-1]["Retry-After"] == "45"  # the seconds left in the minute
+    assert get(second).status_code == 200  # another key has its own budget
+    time_machine.move_to("2026-11-29 10:01:00+00:00", tick=False)
+    assert get(first).status_code == 200  # a new minute, a new budget
+
+
+def test_the_budget_is_counted_in_the_database_for_every_process(nrc, monkeypatch):
+    """Any process that counts the key's requests sees the others' (one row a key and
+    minute); counts older than KEEP_MINUTES go."""
+    from salama.sharing import throttle
+    from salama.sharing.models import ApiRequestCount
+
+    now = 1_800_000_000.0
+    assert [throttle.count("abcd1234", now) for _ in range(3)] == [1, 2, 3]
+    assert ApiRequestCount.objects.get(prefix="abcd1234").count == 3
+    monkeypatch.setattr(throttle.random, "randrange", lambda n: 0)  # prune this time
+    later = now + 60 * (throttle.KEEP_MINUTES + 2)
+    assert throttle.count("abcd1234", later) == 1
+    assert list(ApiRequestCount.objects.values_list("minute", flat=True)) == [int(later // 60)]
 
 
 @pytest.mark.django_db(transaction=True)
