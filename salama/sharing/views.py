@@ -499,6 +499,10 @@ def shared_detail(request, pk):
         "columns": list(FIGURE_COLUMNS.values()),
         "min_cell": settings.SHARING_MIN_CELL,
     }
+    if agreement.level != Agreement.Level.REDACTED:  # the redacted branch says what it showed
+        audit.record(
+            "sharing:view", actor=request.user, obj=agreement, after={"level": agreement.level}
+        )
     if agreement.level == Agreement.Level.FULL:
         query = {"organisation": agreement.provider_id}
         if len(agreement.countries) == 1:
@@ -545,6 +549,7 @@ def shared_figures_csv(request, pk):
     response["Content-Disposition"] = (
         f'attachment; filename="salama-shared-{provider}-{agreement.pk}.csv"'
     )
+    audit.record("sharing:figures", actor=request.user, obj=agreement, after={"format": "csv"})
     writer = csv.writer(response)
     writer.writerow(["country", "country_name", "year", *FIGURE_COLUMNS])
     hidden = f"<{settings.SHARING_MIN_CELL}"

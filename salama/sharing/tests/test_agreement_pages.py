@@ -163,6 +163,8 @@ def test_propose_accept_share_and_end(
     lines = lines.decode().splitlines()
     assert lines[0].startswith("country,country_name,year,incidents,killed,injured")
     assert lines[1:] == ["SD,Sudan,2024,<5,0,<5,0,0,0,0", "SS,South Sudan,2024,6,0,6,0,0,0,0"]
+    seen = AuditEntry.objects.filter(object_type="sharing.agreement", object_id=str(agreement.pk))
+    assert {"sharing:view", "sharing:figures"} <= set(seen.values_list("action", flat=True))
 
     # The provider's admin ends it, after a confirmation page.
     client.force_login(ada)
@@ -514,7 +516,9 @@ def test_an_aggregate_agreement_shows_figures_only(
     reference = shared_incidents[1].reference
     record = reverse("sharing:shared_record", args=[agreement.pk, reference])
     assert client.get(record).status_code == 404
-    assert not AuditEntry.objects.filter(action="sharing:view").exists()
+    # The figures page is in the audit log, without references: no record was shown.
+    (viewed,) = AuditEntry.objects.filter(action="sharing:view")
+    assert viewed.after == {"level": "aggregate"}
 
 
 def test_a_full_agreement_points_to_the_incident_list(
