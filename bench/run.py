@@ -13,7 +13,8 @@ replace this mode's block in docs/benchmarks.md and are kept as JSON in bench/ou
   peak RSS; beside it, in the same run, DuckDB reading the same file.
 - list: ``salama generate`` writes the incidents (its incidents/s is reported too); then the
   incident list page is requested with Django's test client, signed in as an analyst of an
-  organisation that owns none of them (so sees the GREEN and CLEAR ones): p50 / p95 server
+  organisation that owns none of them (so sees the GREEN and CLEAR ones), then as an analyst
+  of a partner under a full sharing agreement (the door's grant branch): p50 / p95 server
   time after a warm-up, with and without filters.
 """
 
@@ -420,7 +421,9 @@ def markdown(mode: str, results: dict) -> str:
         lines += [
             "",
             f"List page (`incidents:list`), {r['requests']} requests after {r['warmup']} "
-            "warm-up, signed in as an analyst who sees the GREEN and CLEAR incidents:",
+            "warm-up, signed in as an analyst who sees the GREEN and CLEAR incidents (and, in "
+            "the partner rows, an analyst whose organisation also receives the owner's TLP:AMBER "
+            "incidents in Afghanistan under a full sharing agreement):",
             "",
             "| database | scenario | p50 | p95 | max | rows | SQL in one request | "
             "target p95 ≤ 300 ms |",
