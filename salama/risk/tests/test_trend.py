@@ -96,6 +96,9 @@ def test_the_trend_is_one_query(reporter, area, django_assert_num_queries):
     from salama.organisations.models import organisation_ids
 
     organisation_ids(reporter)
+    from salama.incidents import grants
+
+    grants.for_user(reporter)  # and the sharing grants it reads once per request
     with django_assert_num_queries(1):
         area_trend(reporter, area, TODAY)
 
