@@ -12,11 +12,15 @@ Identity: ``Source.system`` "salama" and ``external_id`` "<remote host>/<remote 
 30 characters, too few for a host name: so the host goes with the reference). A second pull
 finds the same records unchanged; a record changed there is updated here.
 
-Markings are never more open than received: a full record keeps its marking (an unknown one
-is quarantined, never guessed); a redacted record is TLP:AMBER (agreements share nothing
-else) at month precision (year, if the remote knew only the year), without district, place
-or coordinates. A remote draft is not a report yet (the remote shows it only to its own
-organisation) and is quarantined rather than made a closed incident seen more widely here.
+Markings are never more open than received, and what came under TLP:AMBER goes no further:
+TLP:AMBER lets the recipient share within its own organisation, not onward, and a copy here is
+owned by the receiving organisation, whose own sharing agreements would otherwise pass it on.
+So a full record keeps its marking, except TLP:AMBER, which becomes TLP:AMBER+STRICT (an
+unknown marking is quarantined, never guessed); a redacted record is TLP:AMBER+STRICT (the
+agreement shared TLP:AMBER) at month precision (year, if the remote knew only the year),
+without district, place or coordinates. A remote draft is not a report yet (the remote shows
+it only to its own organisation) and is quarantined rather than made a closed incident seen
+more widely here.
 """
 
 import datetime
@@ -59,6 +63,8 @@ NO_POINT = {
     "coordinate_check": "",
     "coordinate_note": "",
 }
+# A received TLP:AMBER record may be shared within the receiving organisation, not onward.
+RECEIVED = {TLP.AMBER: TLP.AMBER_STRICT}
 LENGTHS = {"admin1": 120, "admin2": 120, "place": 200, "narrative": 20_000}
 
 
@@ -269,7 +275,7 @@ def to_facts(
             "narrative": _text(raw, "narrative", reference),
         }
         if redacted:
-            # At most month precision, and never a marking other than the agreement's.
+            # At most month precision; shared under TLP:AMBER, kept in the organisation.
             precision = (
                 c.DatePrecision.YEAR
                 if raw.get("date_precision") == c.DatePrecision.YEAR
@@ -282,7 +288,7 @@ def to_facts(
             )
             fields |= {
                 "date_precision": precision,
-                "marking": TLP.AMBER,
+                "marking": TLP.AMBER_STRICT,
                 "admin2": "",
                 "place": "",
                 "location_type": c.LocationType.UNKNOWN,
@@ -301,7 +307,7 @@ def to_facts(
                 "date_precision": _choice(
                     raw, "date_precision", c.DatePrecision, reference, required=True
                 ),
-                "marking": marking,
+                "marking": RECEIVED.get(marking, marking),
                 "admin2": _text(raw, "admin2", reference),
                 "place": _text(raw, "place", reference),
                 "location_type": _choice(

@@ -3,8 +3,8 @@
 The live server serves the same test database, so the remote's records belong to UNDP and NRC
 (the key's holder there), and the copies to HQ, the local organisation that runs the pull;
 copies are told apart by their source ("salama", "<host>/<remote reference>"). Records are
-TLP:AMBER shared by a full agreement (or NRC's own), so the copies, owned by HQ, are not in the
-remote's feed in turn.
+TLP:AMBER shared by a full agreement (or NRC's own), so the copies, owned by HQ and kept in it
+(TLP:AMBER+STRICT), are not in the remote's feed in turn.
 """
 
 import datetime
@@ -139,7 +139,9 @@ def test_a_pull_copies_a_second_creates_nothing_and_a_change_comes_through(
     assert set(made) == {shared.reference, own.reference}
     copy = made[shared.reference]
     assert copy.organisation == hq and copy.reference != shared.reference
-    assert copy.marking == TLP.AMBER and copy.narrative == "Shots fired at a marked convoy."
+    assert (
+        copy.marking == TLP.AMBER_STRICT and copy.narrative == "Shots fired at a marked convoy."
+    )  # no further
     assert copy.date == shared.date and copy.place == "Juba" and copy.latitude == 4.85
     assert made[own.reference].marking == TLP.AMBER_STRICT  # never more open than received
     assert copy.persons.get().impact == c.Impact.INJURED
@@ -157,7 +159,7 @@ def test_a_pull_copies_a_second_creates_nothing_and_a_change_comes_through(
     third = pull(live_server, key_file)["batch"]
     assert (third["rows_read"], third["updated"], third["created"]) == (1, 1, 0)
     copy.refresh_from_db()
-    assert copy.narrative == "Shots fired; two vehicles hit." and copy.marking == TLP.AMBER
+    assert copy.narrative == "Shots fired; two vehicles hit." and copy.marking == TLP.AMBER_STRICT
     assert AuditEntry.objects.filter(action="import:update", object_id=str(copy.pk)).exists()
     assert Incident.objects.filter(organisation=hq).count() == 2
 
@@ -219,7 +221,7 @@ def test_a_redacted_agreement_comes_in_at_month_precision_without_a_place(
     assert copy.date == datetime.date(2024, 3, 1) and copy.date_precision == "month"
     assert (copy.place, copy.admin2, copy.latitude, copy.longitude) == ("", "", None, None)
     assert copy.admin1 == "Central Equatoria" and copy.country == "SS"
-    assert copy.marking == TLP.AMBER and copy.narrative == ""  # narratives not shared
+    assert copy.marking == TLP.AMBER_STRICT and copy.narrative == ""  # narratives not shared
     person = copy.persons.get()
     assert (person.impact, person.count, person.gender) == ("injured", 1, "unknown")
     assert pull(live_server, key_file, "--agreement", str(agreement.pk))["batch"]["created"] == 0
@@ -260,8 +262,8 @@ def test_reconcile_withdraws_what_is_no_longer_shared_and_restores_it_when_share
         .exists()
     )
     entry = AuditEntry.objects.filter(action="exchange:withdraw").get()
-    assert entry.before["marking"] == "AMBER" and entry.after["marking"] == "RED"
-    assert copies(live_server)[kept.reference].marking == TLP.AMBER
+    assert entry.before["marking"] == "AMBER+STRICT" and entry.after["marking"] == "RED"
+    assert copies(live_server)[kept.reference].marking == TLP.AMBER_STRICT
     assert pull(live_server, key_file, "--reconcile")["withdrawn"] == 0  # once
 
     # Shared again, unchanged there: the reconcile restores it as received.
@@ -271,7 +273,7 @@ def test_reconcile_withdraws_what_is_no_longer_shared_and_restores_it_when_share
     report = pull(live_server, key_file, "--reconcile")
     assert report["restored"] == 1
     copy.refresh_from_db()
-    assert copy.marking == TLP.AMBER
+    assert copy.marking == TLP.AMBER_STRICT
 
     # The agreement ends: every copy it brought is withdrawn; nothing is deleted.
     agreements.end(agreement, by=admins[1])
