@@ -475,6 +475,28 @@ def test_a_phone_signed_out_meanwhile_keeps_its_reports_and_asks_to_sign_in(
 
 
 @pytest.mark.browser
+def test_signing_out_forgets_the_stored_page(
+    browser,  # noqa: F811 (the fixture imported above)
+    live_server,
+    reporter,
+    undp,
+):
+    """The stored quick page carries the user's name and organisations: the sign-in page
+    drops it (signed-out.js), so the next person offline on this phone does not see them."""
+    rita = Phone(browser, live_server.url)
+    rita.sign_in("rita")
+    page = rita.page
+    page.goto(QUICK)
+    _wait(page, STORED_PAGE)
+    page.goto(live_server.url + "/incidents/")
+    page.get_by_role("button", name=re.compile("Sign out")).click()
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+    _wait(page, STORED_GONE)
+    assert rita.errors == []
+    rita.context.close()
+
+
+@pytest.mark.browser
 def test_the_quick_page_fits_a_phone_in_arabic_right_to_left(
     browser,  # noqa: F811 (the fixture imported above)
     live_server,
