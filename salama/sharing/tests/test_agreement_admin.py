@@ -100,8 +100,7 @@ def test_the_action_ends_what_the_user_administers_and_names_the_rest(client, st
     assert response.status_code == 200
     assert (
         "Not ended: UNDP → NRC (Full records). "
-        "This agreement can no longer change this way: it is “Ended”."
-        in response.text
+        "This agreement can no longer change this way: it is “Ended”." in response.text
     )
     assert "No agreement was ended." in response.text
     assert AuditEntry.objects.filter(action="agreement:end").count() == 1
