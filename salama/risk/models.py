@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from salama.core import markings
 from salama.core.markings import TLP
+from salama.incidents import grants
 from salama.organisations.models import Organisation, organisation_ids
 from salama.risk import choices as rc
 from salama.risk import rules
@@ -122,23 +123,38 @@ class Area(models.Model):
             raise ValidationError(errors)
 
 
+# The assessments a sharing agreement may share: those the provider's designated approver
+# signed off (the current one and those it superseded). A submitted one is not yet the
+# organisation's position: it may go back to draft and change, so it stays inside.
+SHAREABLE_STATUSES = (rc.AssessmentStatus.APPROVED, rc.AssessmentStatus.SUPERSEDED)
+
+
 class AssessmentQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The assessments ``user`` may see, in the spirit of the incidents' door.
 
         - TLP:CLEAR / GREEN: every signed-in user, once submitted (drafts: own organisation);
-        - TLP:AMBER / AMBER+STRICT: members of the owning organisation;
+        - TLP:AMBER: members of the owning organisation, and of organisations it shares its
+          assessments with (``incidents.grants``, subject ``assessments``: a full sharing
+          agreement that says so), once approved, for areas in the agreement's countries;
+        - TLP:AMBER+STRICT: members of the owning organisation only;
         - TLP:RED: its author, its designated approver and whoever approved it;
         - anonymous visitors: nothing.
         """
         if not _signed_in(user):
             return self.none()
         own_org = Q(organisation_id__in=organisation_ids(user))
+        amber = own_org
+        if shared := grants.for_user(user, grants.ASSESSMENTS):
+            amber = own_org | (
+                grants.as_q(shared, country="area__country") & Q(status__in=SHAREABLE_STATUSES)
+            )
         allowed = Case(
             When(
                 marking__in=markings.INSTANCE_WIDE,
                 then=~Q(status=rc.AssessmentStatus.DRAFT) | own_org,
             ),
+            When(marking__in=markings.SHAREABLE, then=amber),
             When(marking__in=markings.ORGANISATION_ONLY, then=own_org),
             When(
                 marking__in=markings.NAMED_ONLY,

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from salama.core.geo import country_name
 from salama.core.models import AuditEntry
+from salama.organisations.models import organisation_ids
 from salama.risk import choices as rc
 from salama.risk import forms, rules, services
 from salama.risk.models import Activity, ActivityArea, Area, Assessment, ChecklistItem, Premises
@@ -89,8 +90,13 @@ def _assessment(request, pk):
 
 
 def assessment_context(request, assessment):
+    """What the detail page and the PDF show. A recipient of a sharing agreement reads the
+    record too (``Assessment.objects.visible_to``): the trend counts the incidents the reader
+    may see, and links to other assessments appear only where the door lets them through."""
     today = _today()
-    trend = area_trend(request.user, assessment.area, today)
+    user = request.user
+    trend = area_trend(user, assessment.area, today)
+    visible = Assessment.objects.visible_to(user)
     events = list(assessment.threat_events.all())
     measures = list(assessment.measures.select_related("threat_event"))
     for measure in measures:
@@ -106,7 +112,13 @@ def assessment_context(request, assessment):
         "measures": measures,
         "trend": trend,
         "contradictions": contradictions(assessment, trend),
-        "superseded": assessment.supersedes.all(),
+        "superseded": assessment.supersedes.visible_to(user),
+        "successor_visible": bool(
+            assessment.superseded_by_id and visible.filter(pk=assessment.superseded_by_id).exists()
+        ),
+        # Another organisation's record (TLP:CLEAR/GREEN, or shared by an agreement): the
+        # reader's pages say its activities, decisions and premises stay with it.
+        "other_organisation": assessment.organisation_id not in organisation_ids(user),
         "today": today,
         "country": country_name(assessment.area.country),
     }

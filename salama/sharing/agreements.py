@@ -9,7 +9,9 @@ The rules (Saving Lives Together, with FIRST TLP 2.0 markings):
   declines; an admin of either side ends it (a proposal may be withdrawn). Every step is in
   the audit log. Nothing is shared before acceptance, before ``starts_on`` or after ``ends_on``.
 - Level ``full``: the recipient's members see the incidents as the provider's do, on every
-  page, export and API (through ``Incident.objects.visible_to``, via ``incidents.grants``).
+  page, export and API (through ``Incident.objects.visible_to``, via ``incidents.grants``);
+  with ``assessments``, also the provider's approved TLP:AMBER security risk assessments of
+  areas in the agreement's countries, read-only (``Assessment.objects.visible_to``).
   Level ``redacted``: they see ``redaction.redact``'s form of each incident, on the shared
   pages and API only. Level ``aggregate``: figures only, small cells suppressed
   (``salama.sharing.figures``).
@@ -62,6 +64,7 @@ def summary(agreement: Agreement) -> dict:
         "level": agreement.level,
         "countries": agreement.countries,
         "narratives": agreement.narratives,
+        "assessments": agreement.assessments,
         "starts_on": agreement.starts_on.isoformat(),
         "ends_on": agreement.ends_on.isoformat() if agreement.ends_on else None,
         "state": agreement.state(),
@@ -79,8 +82,13 @@ def propose(
     starts_on: datetime.date | None = None,
     ends_on: datetime.date | None = None,
     narratives: bool = False,
+    assessments: bool = False,
 ) -> Agreement:
-    """``provider`` offers to share with ``recipient``; ``by`` must administer ``provider``."""
+    """``provider`` offers to share with ``recipient``; ``by`` must administer ``provider``.
+
+    ``assessments`` (the provider's security risk assessments too) holds only at the full
+    level: a redacted or aggregate form of an assessment is not defined, so it is dropped.
+    """
     if not has_role(by, provider.pk, Role.ORG_ADMIN):
         raise AgreementError(
             _("Only an organisation admin of %(organisation)s may offer its data.")
@@ -104,6 +112,7 @@ def propose(
         level=level,
         countries=_clean_countries(countries),
         narratives=bool(narratives) and level != Agreement.Level.AGGREGATE,
+        assessments=bool(assessments) and level == Agreement.Level.FULL,
         starts_on=starts_on,
         ends_on=ends_on,
         purpose=purpose,
@@ -215,12 +224,17 @@ def forget(user) -> None:
 
 
 def full_grants(user) -> list[grants.Grant]:
-    """``incidents.grants`` provider: the agreements in force at the full level."""
-    return [
-        grants.Grant(a.provider_id, tuple(a.countries) if a.countries else None)
-        for a in in_force_for(user)
-        if a.level == Agreement.Level.FULL
-    ]
+    """``incidents.grants`` provider: the agreements in force at the full level, for the
+    provider's incidents, and for its security risk assessments where the agreement says so."""
+    found = []
+    for agreement in in_force_for(user):
+        if agreement.level != Agreement.Level.FULL:
+            continue
+        countries = tuple(agreement.countries) if agreement.countries else None
+        found.append(grants.Grant(agreement.provider_id, countries, grants.INCIDENTS))
+        if agreement.assessments:
+            found.append(grants.Grant(agreement.provider_id, countries, grants.ASSESSMENTS))
+    return found
 
 
 def shareable(queryset=None):

@@ -320,6 +320,7 @@ class SharedAgreement(Schema):
     level: str  # full, redacted or aggregate
     countries: list[str]  # ISO 3166 alpha-2; empty: every country
     narratives: bool
+    assessments: bool  # full level: the provider's security risk assessments are shared too
     starts_on: datetime.date
     ends_on: datetime.date | None
     purpose: str
@@ -427,6 +428,7 @@ def _agreement_out(agreement: Agreement) -> dict:
         "level": agreement.level,
         "countries": agreement.countries,
         "narratives": agreement.narratives,
+        "assessments": agreement.assessments,
         "starts_on": agreement.starts_on,
         "ends_on": agreement.ends_on,
         "purpose": agreement.purpose,

@@ -75,7 +75,9 @@ class Agreement(models.Model):
     The provider's organisation admin proposes it; the recipient's accepts or declines it;
     either side may end it at any time (``salama.sharing.agreements``). TLP:AMBER+STRICT and
     TLP:RED incidents are never shared, whatever the agreement; TLP:CLEAR and TLP:GREEN ones
-    are seen by every user of the instance already.
+    are seen by every user of the instance already. A full agreement may also share the
+    provider's approved TLP:AMBER security risk assessments of areas in ``countries``
+    (``assessments``; ``risk.models.AssessmentQuerySet.visible_to``).
     """
 
     class Level(models.TextChoices):
@@ -111,6 +113,14 @@ class Agreement(models.Model):
         _("narratives shared"),
         default=False,
         help_text=_("Redacted records: include the narrative (it may name people or places)."),
+    )
+    assessments = models.BooleanField(
+        _("security risk assessments shared"),
+        default=False,
+        help_text=_(
+            "Full records: also share the provider's TLP:AMBER security risk assessments "
+            "once approved, in the same countries."
+        ),
     )
     starts_on = models.DateField(_("in force from"))
     ends_on = models.DateField(_("in force until"), null=True, blank=True)

@@ -171,6 +171,16 @@ class ProposeForm(forms.Form):
             "never): a narrative may name people or places."
         ),
     )
+    assessments = forms.BooleanField(
+        label=gettext_lazy("Also share security risk assessments"),
+        required=False,
+        help_text=gettext_lazy(
+            "Only for full records: the recipient also reads, without changing them, your "
+            "approved TLP:AMBER security risk assessments of areas in these countries. Never "
+            "drafts or assessments awaiting approval, nor your activities, go / no-go "
+            "decisions or premises."
+        ),
+    )
     purpose = forms.CharField(
         label=gettext_lazy("Purpose"),
         max_length=2000,
@@ -304,6 +314,7 @@ def agreement_propose(request):
                 starts_on=data["starts_on"],
                 ends_on=data["ends_on"],
                 narratives=data["narratives"],
+                assessments=data["assessments"],
             )
         except agreements.AgreementError as error:
             form.add_error(None, str(error))

@@ -347,3 +347,13 @@ def test_figures_follow_the_agreements_countries(shared, settings):
     out, _ = run("figures", str(sudan_only.pk))
     assert out.splitlines()[1:] == ["SD,2024,2,0,2,0,0,0,0"]
     assert "invalid choice: 'xlsx'" in fails("figures", str(sudan_only.pk), "--format", "xlsx")
+
+
+def test_assessments_are_shared_only_by_a_full_agreement(undp_admin, nrc_admin):
+    full = propose("--assessments")
+    assert full.level == "full" and full.assessments
+    assert not propose().assessments
+    assert not propose("--assessments", level="redacted").assessments
+    assert not propose("--assessments", level="aggregate").assessments
+    entry = AuditEntry.objects.filter(action="agreement:propose", object_id=str(full.pk)).get()
+    assert entry.after["assessments"] is True

@@ -623,3 +623,27 @@ def test_on_a_phone_an_agreement_is_proposed_accepted_and_seen(
     assert "2024-03-0" not in page.locator("main").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert provider.errors == [] and recipient.errors == []
+
+
+def test_security_risk_assessments_are_shared_only_with_full_records(client, ada, nils, undp, nrc):
+    client.force_login(ada)
+    form = client.get(reverse("sharing:agreements")).text
+    assert "Also share security risk assessments" in form
+    assert 'name="assessments"' in form and 'aria-describedby="id_assessments_helptext"' in form
+    for level in ("full", "redacted", "aggregate"):
+        assert _propose(client, undp, nrc, level=level, assessments="on").status_code == 302
+    assert _propose(client, undp, nrc, level="full", countries="SD").status_code == 302
+    assert sorted(Agreement.objects.values_list("level", "countries", "assessments")) == [
+        ("aggregate", [], False),
+        ("full", [], True),
+        ("full", ["SD"], False),
+        ("redacted", [], False),
+    ]
+    page = client.get(reverse("sharing:agreements")).text
+    assert page.count("Full records · with security risk assessments") == 1
+    assert page.count("Full records · without security risk assessments") == 1
+
+    agreement = agreements.accept(Agreement.objects.get(assessments=True), by=nils)
+    client.force_login(nils)
+    shared = client.get(reverse("sharing:shared_detail", args=[agreement.pk])).text
+    assert "Full records · with security risk assessments" in shared

@@ -68,6 +68,7 @@ def test_the_key_lists_the_agreements_in_force_that_share_with_its_organisation(
             "level": "redacted",
             "countries": ["SS"],
             "narratives": True,
+            "assessments": False,
             "starts_on": redacted.starts_on.isoformat(),
             "ends_on": None,
             "purpose": "SLT security cell, South Sudan",

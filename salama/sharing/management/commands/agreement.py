@@ -46,6 +46,12 @@ class Command(BaseCommand):
         propose.add_argument(
             "--narratives", action="store_true", help="redacted level: share the narratives"
         )
+        propose.add_argument(
+            "--assessments",
+            action="store_true",
+            help="full level: also share the provider's approved TLP:AMBER security risk "
+            "assessments (read-only) in the same countries",
+        )
         propose.add_argument("--as", dest="username", required=True, metavar="USERNAME")
 
         for name, text, reason in (
@@ -109,6 +115,7 @@ class Command(BaseCommand):
             starts_on=_date(options.get("starts"), "--starts"),
             ends_on=_date(options.get("ends"), "--ends"),
             narratives=options.get("narratives", False),
+            assessments=options.get("assessments", False),
         )
         self.stdout.write(
             self.style.SUCCESS(
