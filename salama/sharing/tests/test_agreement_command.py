@@ -22,16 +22,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def undp_admin(undp):
-    return make_user("ada", undp, roles=(Role.ORG_ADMIN,))
-
-
-@pytest.fixture
-def nrc_admin(nrc):
-    return make_user("nils", nrc, roles=(Role.ORG_ADMIN,))
-
-
-@pytest.fixture
 def wfp(db):
     return make_organisation("WFP", OrganisationType.UN_AFP, "World Food Programme")
 

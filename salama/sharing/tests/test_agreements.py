@@ -20,6 +20,7 @@ from salama.sharing.agreements import AgreementError
 from salama.sharing.figures import figures
 from salama.sharing.models import Agreement
 from salama.sharing.redaction import redact
+from salama.sharing.tests.conftest import agreed
 
 pytestmark = pytest.mark.django_db
 
@@ -36,23 +37,8 @@ WHERE = {
 }
 
 
-@pytest.fixture
-def undp_admin(undp):
-    return make_user("ada", undp, roles=(Role.ORG_ADMIN,))
-
-
-@pytest.fixture
-def nrc_admin(nrc):
-    return make_user("nils", nrc, roles=(Role.ORG_ADMIN,))
-
-
-def agreement(provider, recipient, by_provider, by_recipient, **terms):
-    terms.setdefault("level", Agreement.Level.FULL)
-    terms.setdefault("purpose", "SLT security cell, South Sudan")
-    made = agreements.propose(provider, recipient, by=by_provider, **terms)
-    if by_recipient is not None:
-        made = agreements.accept(made, by=by_recipient)
-    return made
+def agreement(provider, recipient, by_provider, by_recipient, level=Agreement.Level.FULL, **terms):
+    return agreed(provider, recipient, by_provider, by_recipient, level=level, **terms)
 
 
 def visible(user) -> set[int]:

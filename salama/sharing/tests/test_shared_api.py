@@ -18,26 +18,14 @@ from salama.incidents.services import merge, submit
 from salama.organisations.choices import OrganisationType, Role
 from salama.sharing import agreements, keys
 from salama.sharing.models import Agreement
+from salama.sharing.tests.conftest import agreed
 from salama.sharing.tests.test_api import get
 
 
-@pytest.fixture
-def undp_admin(undp):
-    return make_user("ada", undp, roles=(Role.ORG_ADMIN,))
-
-
-@pytest.fixture
-def nrc_admin(nrc):
-    return make_user("nils", nrc, roles=(Role.ORG_ADMIN,))
-
-
-def agreement(provider, recipient, by_provider, by_recipient, **terms):
-    terms.setdefault("level", Agreement.Level.REDACTED)
-    terms.setdefault("purpose", "SLT security cell, South Sudan")
-    made = agreements.propose(provider, recipient, by=by_provider, **terms)
-    if by_recipient is not None:
-        made = agreements.accept(made, by=by_recipient)
-    return made
+def agreement(
+    provider, recipient, by_provider, by_recipient, level=Agreement.Level.REDACTED, **terms
+):
+    return agreed(provider, recipient, by_provider, by_recipient, level=level, **terms)
 
 
 def amber(reporter, undp, **fields):
