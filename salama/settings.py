@@ -301,3 +301,5 @@ if API_REQUESTS_PER_MINUTE < 1:
 SHARING_MIN_CELL = envint("SALAMA_SHARING_MIN_CELL", 5)
 if SHARING_MIN_CELL < 2:
     raise ImproperlyConfigured("SALAMA_SHARING_MIN_CELL must be at least 2")
+# ``salama agreement remind`` tells both sides this many days before an agreement ends.
+SHARING_EXPIRY_NOTICE_DAYS = envint("SALAMA_SHARING_EXPIRY_NOTICE_DAYS", 30)

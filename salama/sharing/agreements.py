@@ -19,6 +19,7 @@ The rules (Saving Lives Together, with FIRST TLP 2.0 markings):
 
 import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -261,3 +262,30 @@ def records(agreement: Agreement):
     """The incidents ``agreement`` shares (whatever its state: callers check it is in force
     and that the user belongs to its recipient)."""
     return shareable(Incident.objects.filter(covered_by([agreement])))
+
+
+def remind(today=None, days: int | None = None) -> list[Agreement]:
+    """Tell both sides' admins of every agreement in force whose term ends within ``days``
+    (``settings.SHARING_EXPIRY_NOTICE_DAYS``) — once per agreement: run it daily
+    (``salama agreement remind``). Returns the agreements whose admins were told; one whose
+    mail failed is tried again the next day."""
+    from salama.sharing import notices
+
+    today = today or timezone.localdate()
+    days = settings.SHARING_EXPIRY_NOTICE_DAYS if days is None else days
+    due = Agreement.objects.in_force(today).filter(
+        ends_on__isnull=False,
+        ends_on__lte=today + datetime.timedelta(days=days),
+        expiry_notice_sent_on__isnull=True,
+    )
+    told = []
+    for agreement in due.select_related("provider", "recipient").order_by("ends_on", "pk"):
+        if notices.expiring(agreement):
+            Agreement.objects.filter(pk=agreement.pk).update(expiry_notice_sent_on=today)
+            audit.record(
+                "agreement:expiry_notice",
+                obj=agreement,
+                after={"ends_on": agreement.ends_on.isoformat()},
+            )
+            told.append(agreement)
+    return told

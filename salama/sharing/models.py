@@ -139,6 +139,8 @@ class Agreement(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     declined = models.BooleanField(default=False)
     end_reason = models.TextField(_("reason"), blank=True)
+    # When both sides' admins were told that the term is about to end (``agreements.remind``).
+    expiry_notice_sent_on = models.DateField(null=True, blank=True)
 
     objects = AgreementQuerySet.as_manager()
 

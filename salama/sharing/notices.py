@@ -130,3 +130,32 @@ def answered(agreement: Agreement, by) -> bool:
         {email for side in _other_side(agreement, by) for email in admin_emails(side, besides=by)}
     )
     return _send(subject % names, body, recipients)
+
+
+def expiring(agreement: Agreement) -> bool:
+    """Tell both sides' admins that the agreement's term ends soon (``agreements.remind``)."""
+    names = {
+        "provider": agreement.provider.acronym,
+        "recipient": agreement.recipient.acronym,
+        "ends": agreement.ends_on.isoformat(),
+    }
+    body = (
+        _(
+            "The sharing agreement between %(provider)s and %(recipient)s ends on %(ends)s. "
+            "After that day nothing more is shared under it. To go on sharing, an organisation "
+            "admin of %(provider)s proposes a new agreement, and one of %(recipient)s accepts it."
+        )
+        % names
+    )
+    body += "\n\n" + _terms(agreement) + "\n"
+    body += _("See it on the sharing agreements page: %(link)s\n") % {
+        "link": absolute_url("sharing:agreements")
+    }
+    recipients = sorted(
+        set(admin_emails(agreement.provider_id)) | set(admin_emails(agreement.recipient_id))
+    )
+    return _send(
+        _("The sharing agreement between %(provider)s and %(recipient)s ends on %(ends)s") % names,
+        body,
+        recipients,
+    )

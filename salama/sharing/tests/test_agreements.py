@@ -298,3 +298,52 @@ def test_figures_suppress_small_cells_and_count_incidents_and_people_apart(
     assert rows[("SS", 2024)]["injured"] == 0  # zero is not a small cell
     assert rows[("SD", 2024)]["incidents"] is None  # one incident: suppressed
     assert rows[("SD", 2024)]["killed"] is None
+
+
+# -- reminders ---------------------------------------------------------------------------
+
+
+def test_both_sides_are_told_once_when_an_agreement_is_about_to_end(
+    undp, nrc, undp_admin, nrc_admin, mailoutbox, settings
+):
+    from django.core.management import call_command
+
+    settings.SHARING_EXPIRY_NOTICE_DAYS = 30
+    undp_admin.email, nrc_admin.email = "ada@undp.test", "nils@nrc.test"
+    undp_admin.save(), nrc_admin.save()
+    today = timezone.localdate()
+    soon = agreement(undp, nrc, undp_admin, nrc_admin, ends_on=today + datetime.timedelta(days=30))
+    agreement(undp, nrc, undp_admin, nrc_admin, ends_on=today + datetime.timedelta(days=31))
+    agreement(undp, nrc, undp_admin, nrc_admin)  # no end
+    agreement(undp, nrc, undp_admin, None, ends_on=today + datetime.timedelta(days=3))  # proposed
+    mailoutbox.clear()
+    assert agreements.remind(today) == [soon]
+    (mail,) = mailoutbox
+    assert sorted(mail.to) == ["ada@undp.test", "nils@nrc.test"]
+    assert soon.ends_on.isoformat() in mail.subject
+    assert AuditEntry.objects.filter(action="agreement:expiry_notice").count() == 1
+    # Once only, whether run again the same day or the next.
+    assert agreements.remind(today) == []
+    call_command("agreement", "remind")
+    assert len(mailoutbox) == 1
+    # The next day the other one enters the window.
+    assert len(agreements.remind(today + datetime.timedelta(days=1))) == 1
+
+
+def test_a_reminder_whose_mail_failed_is_tried_again(undp, nrc, undp_admin, nrc_admin, monkeypatch):
+    from salama.sharing import notices
+
+    undp_admin.email = "ada@undp.test"
+    undp_admin.save()
+    today = timezone.localdate()
+    made = agreement(undp, nrc, undp_admin, nrc_admin, ends_on=today + datetime.timedelta(days=5))
+    monkeypatch.setattr(notices, "send_mail", _refuse)
+    assert agreements.remind(today) == []
+    made.refresh_from_db()
+    assert made.expiry_notice_sent_on is None
+    monkeypatch.undo()
+    assert agreements.remind(today) == [made]
+
+
+def _refuse(*args, **kwargs):
+    raise OSError("mail server down")

@@ -24,7 +24,9 @@ class Command(BaseCommand):
         "Sharing agreements (Saving Lives Together) between two organisations. 'propose', "
         "'accept', 'decline' and 'end' act as the user named by --as, who must be an "
         "organisation admin of the right side (as on the pages); each step is audited. "
-        "'figures' prints what an agreement shares as figures, small cells suppressed."
+        "'figures' prints what an agreement shares as figures, small cells suppressed; 'remind' "
+        "(daily) tells both sides' admins of agreements that end within "
+        "SALAMA_SHARING_EXPIRY_NOTICE_DAYS days."
     )
 
     def add_arguments(self, parser):
@@ -64,6 +66,11 @@ class Command(BaseCommand):
             if reason:
                 step.add_argument("--reason", default="")
             step.add_argument("--as", dest="username", required=True, metavar="USERNAME")
+
+        actions.add_parser(
+            "remind",
+            help="tell both sides' admins of agreements ending soon (run it daily)",
+        )
 
         shared = actions.add_parser("figures", help="an agreement's figures, small cells hidden")
         shared.add_argument("agreement_id", metavar="ID")
@@ -140,6 +147,15 @@ class Command(BaseCommand):
     def do_end(self, agreement_id, username, reason="", **options):
         agreement = agreements.end(_agreement(agreement_id), by=_user(username), reason=reason)
         self.stdout.write(self.style.SUCCESS(f"Agreement {agreement.pk} ended: {agreement}."))
+
+    def do_remind(self, **options):
+        told = agreements.remind()
+        for agreement in told:
+            self.stdout.write(
+                f"{agreement.pk}: {agreement.provider.acronym} → {agreement.recipient.acronym} "
+                f"ends on {agreement.ends_on.isoformat()}: both sides' admins told"
+            )
+        self.stdout.write(f"{len(told)} agreement(s) ending soon; admins told.")
 
     def do_figures(self, agreement_id, format="csv", **options):
         """An operator's view: the figures as the recipient would get them (suppressed), whatever
