@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 # Every benchmark, full size (hours on 2 cores); BENCH_ARGS=--quick for a small run of each.
-BENCH_SCRIPTS := run import_floor importers exports linkage analytics registry risk
+BENCH_SCRIPTS := run import_floor importers exports linkage analytics forecast registry risk
 BENCH_ARGS ?=
 bench: $(STAMP)
 	@for script in $(BENCH_SCRIPTS); do \

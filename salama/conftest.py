@@ -8,6 +8,9 @@ Personas (healthchecks' alice / bob / charlie, for Salama):
 """
 
 import datetime
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,6 +22,21 @@ from salama.organisations.choices import OrganisationType, Role
 from salama.organisations.models import Membership, Organisation
 
 PASSWORD = "correct horse battery staple 7"
+
+
+def pytest_configure(config):
+    """The test session's files go to a folder of its own, not to the developer's
+    ``SALAMA_DATA_DIR``: creating the test database runs ``migrate``, whose hooks read the
+    data folder (analytics queues a refresh for a snapshot of an older layout found there)."""
+    from django.conf import settings
+
+    settings.DATA_DIR = config._salama_data_dir = Path(tempfile.mkdtemp(prefix="salama-tests-"))
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_salama_data_dir", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -30,12 +30,19 @@ month exceeds the share of the last twelve months that had one by ``WARNING_RISE
 """
 
 import datetime
+import hashlib
+import json
 import math
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from salama.analytics import query
+from salama.analytics import query, snapshot, store
 
 BACKTEST_MONTHS = 24
 # A country needs this many months of history before its first backtest forecast.
@@ -133,14 +140,25 @@ def _month_name(index: int) -> str:
 
 
 def monthly_series(
-    user=None, countries=None, today=None
+    user=None, countries=None, today=None, fast=True
 ) -> tuple[int, dict[str, tuple[int, np.ndarray]]]:
     """The series' last month (an index), and country → (index of its first month, counts a
-    month up to that last month)."""
+    month up to that last month). ``fast``: from the snapshot's series table when it answers
+    exactly (``query.major_attacks_by_month``), else (and with ``fast=False``) by counting
+    the incidents through the door."""
+    rows = None
+    if fast:
+        rows = query.major_attacks_by_month(user, countries)
+    if rows is None:
+        filters = {"country": list(countries)} if countries else {}
+        rows = query.run("major_attacks", ("country", "year", "month"), filters, user=user)
+    return _series(rows, today)
+
+
+def _series(rows, today=None) -> tuple[int, dict[str, tuple[int, np.ndarray]]]:
+    """:func:`monthly_series` of the rows ``{"country", "year", "month", "value"}``."""
     today = today or datetime.date.today()
     last = _month_index(today.year, today.month) - 1
-    filters = {"country": list(countries)} if countries else {}
-    rows = query.run("major_attacks", ("country", "year", "month"), filters, user=user)
     by_country: dict[str, dict[int, int]] = {}
     for row in rows:
         index = _month_index(int(row["year"]), int(row["month"]))
@@ -208,16 +226,193 @@ def backtest(values: np.ndarray, months: int = BACKTEST_MONTHS) -> dict[str, Sco
     return scores
 
 
-def forecast(user=None, countries=None, today=None) -> list[CountryForecast]:
+def _forecastable(series):
+    """(country, values) of the series :func:`forecast` backtests: an attack in the last
+    ``QUIET_MONTHS`` months."""
+    for country, (_, values) in series.items():
+        if values[-QUIET_MONTHS:].any():
+            yield country, values
+
+
+# -- remembered backtests ------------------------------------------------------------------
+#
+# A country's backtest depends on its monthly counts alone, and most countries' counts are the
+# same for most users (everything they see there is TLP:CLEAR or GREEN). So backtests are
+# remembered by the counts' content: in each process (``MEMO_SIZE`` at most), and in the
+# snapshot folder, where ``warm`` writes, after each refresh, those of every series each kind
+# of signed-in user sees (``door_classes``), for every server process to read. Keyed by
+# content and by the settings that shape a backtest, an entry is never stale.
+
+MEMO_SIZE = 20_000
+# At most this many kinds of user are warmed after a refresh (each: one backtest per country
+# whose series differs from those already warmed, a few milliseconds each).
+WARM_CLASSES = 500
+WARM_FILE = "backtests.json"
+_memo: "OrderedDict[str, dict[str, Score] | None]" = OrderedDict()
+_memo_lock = threading.Lock()
+_warm: tuple = (None, {})  # (the file's stat, key -> scores as stored)
+
+
+def series_key(values: np.ndarray, months: int = BACKTEST_MONTHS) -> str:
+    """The content address of ``values``' backtest."""
+    values = np.ascontiguousarray(values, dtype=float)
+    digest = hashlib.blake2b(digest_size=20)
+    shape = (months, MIN_HISTORY, HALF_LIFE, INTERVAL, MODELS, len(values))
+    digest.update(repr(shape).encode())
+    digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
+def _stored(scores: dict[str, Score] | None):
+    if scores is None:
+        return None
+    return {m: [s.crps, s.brier, s.coverage, s.forecasts] for m, s in scores.items()}
+
+
+def _loaded(stored) -> dict[str, Score] | None:
+    if stored is None:
+        return None
+    return {m: Score(float(a), float(b), float(c), int(n)) for m, (a, b, c, n) in stored.items()}
+
+
+def _warm_entries() -> dict:
+    """The backtests ``warm`` last wrote (re-read when the file changes)."""
+    global _warm
+    path = snapshot.directory() / WARM_FILE
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    seen = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cached = _warm
+    if cached[0] == seen:
+        return cached[1]
+    try:
+        entries = json.loads(path.read_text()).get("backtests", {})
+    except (OSError, ValueError):
+        entries = {}
+    _warm = (seen, entries)
+    return entries
+
+
+def memo_backtest(values: np.ndarray) -> dict[str, Score] | None:
+    """:func:`backtest` of ``values`` (``BACKTEST_MONTHS``), remembered by content."""
+    key = series_key(values)
+    with _memo_lock:
+        if key in _memo:
+            _memo.move_to_end(key)
+            return _loaded(_stored(_memo[key]))  # a copy: callers own their scores
+    warm = _warm_entries()
+    scores = _loaded(warm[key]) if key in warm else backtest(values)
+    with _memo_lock:
+        _memo[key] = scores
+        while len(_memo) > MEMO_SIZE:
+            _memo.popitem(last=False)
+    return _loaded(_stored(scores))
+
+
+def door_classes(limit: int = WARM_CLASSES) -> list[tuple]:
+    """What decides, TLP:RED aside, which rows a signed-in user sees: their organisations and
+    their sharing grants. The distinct pairs among active users (at most ``limit``, the most
+    common first), and ``((), ())``, a user of no organisation."""
+    from django.contrib.auth import get_user_model
+
+    from salama.incidents import grants
+    from salama.organisations.models import organisation_ids
+
+    counts = {((), ()): 0}
+    for user in get_user_model().objects.filter(is_active=True).iterator():
+        door = (tuple(organisation_ids(user)), tuple(grants.for_user(user)))
+        counts[door] = counts.get(door, 0) + 1
+    ranked = sorted(counts, key=lambda door: (door != ((), ()), -counts[door], repr(door)))
+    return ranked[:limit]
+
+
+def _class_counts(rows, own: tuple, shared: tuple) -> dict[tuple, int]:
+    """Major attacks a (country, year, month) through the door of a user of the organisations
+    ``own`` with the grants ``shared`` and no TLP:RED incident (``store.door_source``'s
+    branches, over the series table's rows)."""
+    counts: dict[tuple, int] = {}
+    for access, organisation, country, year, month, n in rows:
+        if access == snapshot.ACCESS_EVERYONE:
+            seen = True
+        elif organisation in own:
+            seen = access in (snapshot.ACCESS_ORGANISATION, snapshot.ACCESS_SHAREABLE)
+        else:
+            seen = access == snapshot.ACCESS_SHAREABLE and any(
+                grant.organisation_id == organisation
+                and (grant.countries is None or country in grant.countries)
+                for grant in shared
+            )
+        if seen:
+            cell = (country, year, month)
+            counts[cell] = counts.get(cell, 0) + int(n)
+    return counts
+
+
+def warm(today=None) -> dict:
+    """Backtest, after a refresh, every country's series as each kind of signed-in user sees
+    it (``door_classes``: a user of no organisation, and the organisations and grants of the
+    active users), and write them to ``WARM_FILE`` for every server process: the first view
+    of the *Forecast* page after a refresh then only reads them. Entries are addressed by
+    content, so a class computed wrongly here could only miss, never give a wrong number.
+    Backtests the file already holds are kept, not recomputed. Returns counts for the log."""
+    started = time.perf_counter()
+    state = snapshot.State.load()
+    if state is None or not state.series:
+        return {"series": 0, "computed": 0, "classes": 0, "seconds": 0.0}
+    con = store.connect(state, fresh=True)
+    try:
+        rows = con.execute(
+            "SELECT access, organisation_id, country, year, month, sum(n) FROM major_series "
+            f"WHERE access IN ({snapshot.ACCESS_EVERYONE}, {snapshot.ACCESS_ORGANISATION}, "
+            f"{snapshot.ACCESS_SHAREABLE}) GROUP BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    classes = [_class_counts(rows, own, shared) for own, shared in door_classes()]
+    before = _warm_entries()
+    entries, computed = {}, 0
+    for counts in classes:
+        cells = [
+            {"country": country, "year": year, "month": month, "value": n}
+            for (country, year, month), n in counts.items()
+        ]
+        _, series = _series(cells, today)
+        for _, values in _forecastable(series):
+            key = series_key(values)
+            if key in entries:
+                continue
+            if key in before:
+                entries[key] = before[key]
+            else:
+                entries[key] = _stored(backtest(values))
+                computed += 1
+    path = snapshot.directory() / WARM_FILE
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(json.dumps({"generation": state.generation, "backtests": entries}))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {
+        "series": len(entries),
+        "computed": computed,
+        "classes": len(classes),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def forecast(user=None, countries=None, today=None, fast=True) -> list[CountryForecast]:
     """The forecast of the month after the data's last, for every country with enough history
-    and an attack in the last ``QUIET_MONTHS`` months, riskiest first."""
-    last, series = monthly_series(user, countries, today)
+    and an attack in the last ``QUIET_MONTHS`` months, riskiest first. ``fast=False`` reads
+    the series from the incidents and backtests every country anew (the same numbers, slowly:
+    for tests and benchmarks)."""
+    last, series = monthly_series(user, countries, today, fast=fast)
     month = _month_name(last + 1)
     results = []
-    for country, (_, values) in series.items():
-        if not values[-QUIET_MONTHS:].any():
-            continue
-        scores = backtest(values)
+    for country, values in _forecastable(series):
+        scores = backtest(values) if not fast else memo_backtest(values)
         if scores is None:
             continue
         best = min(MODELS, key=lambda m: (scores[m].crps, MODELS.index(m)))

@@ -8,7 +8,12 @@ Layout of ``DATA_DIR/analytics/``:
   and to apply the permission door, so the annual table reads one file), ``recipients``
   (who is named on a TLP:RED incident) and ``totals`` (margins a source gave alone, e.g. AWSD's
   "Gender Female");
-- ``changes-<generation>.parquet``: the incidents an incremental refresh replaced or deleted.
+- ``changes-<generation>.parquet``: the incidents an incremental refresh replaced or deleted;
+- ``series-<generation>.parquet``: major attacks a month per country, access class and owning
+  organisation (incident by incident for TLP:RED), rewritten by every refresh from the current
+  rows: the forecast's series through the door without scanning the incidents (forecast.py);
+- ``backtests.json``: the forecast's backtest scores by series content, written by
+  ``forecast.warm`` after each refresh (content-addressed: never stale).
 
 Every row carries ``gen``, the generation of the file it came from. A row is current when no
 later generation changed its incident; :func:`views_sql` builds the DuckDB views that say so.
@@ -65,7 +70,7 @@ SYNTHETIC_SYSTEMS = ("synthetic-un",)
 # surroundings), coarse enough that no cell points at a single compound.
 H3_RESOLUTION = 3
 # The layout of the files; a snapshot written by another layout is ignored (refresh again).
-FORMAT = 3
+FORMAT = 4
 
 # Who may see a row, by its marking and status (the door's classes, precomputed so the door
 # is a comparison of one small integer for most rows; see store.door_source):
@@ -162,6 +167,7 @@ class State:
     generation: int = 0
     files: dict = field(default_factory=dict)  # table -> [file names], oldest first
     changes: list = field(default_factory=list)  # change files, oldest first
+    series: str = ""  # the major attacks a month by door class (see the module's docstring)
     refreshed_at: float = 0.0
     started_at: float = 0.0  # when the refresh that made this state began reading
     incidents: int = 0
@@ -499,6 +505,7 @@ def _full(previous: State | None) -> RefreshResult:
         name, counts[table] = _write(table, None, generation)
         state.files[table] = [name]
     state.incidents, state.persons = counts["incidents"], counts["persons"]
+    state.series = _write_series(state)
     state.refreshed_at = time.time()
     state.save()
     _remove_unlisted(state, keep=previous)
@@ -585,17 +592,43 @@ def _incremental(state: State) -> RefreshResult:
     state.started_at = started
     state.refreshed_at = time.time()
     state.incidents = state.incidents + len(changed) - len(deleted)  # approximate until compact
+    state.series = _write_series(state)
     state.save()
     return RefreshResult(
         "incremental", changed=len(changed), deleted=len(deleted), generation=generation
     )
 
 
+def _write_series(state: State) -> str:
+    """Write the forecast's series table of ``state`` (its files as listed, before the state
+    is saved) and return its name. A few thousand rows: a scan of the incidents now, so that
+    no page view makes one (``query.major_attacks_by_month``)."""
+    from salama.analytics import query
+    from salama.analytics.store import connect
+
+    name = f"series-{state.generation:06d}.parquet"
+    tmp = directory() / f".{name}.{uuid.uuid4().hex}.tmp"
+    con = connect(state, fresh=True)
+    try:
+        sql, params = query.series_table_sql()
+        table = con.execute(sql, params).to_arrow_table()
+    finally:
+        con.close()
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, directory() / name)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return name
+
+
 def _remove_unlisted(state: State, keep: State | None) -> None:
     """Delete files no state lists; the previous state's stay one round for open readers."""
     listed = {name for names in state.files.values() for name in names} | set(state.changes)
+    listed.add(state.series)
     if keep is not None:
         listed |= {name for names in keep.files.values() for name in names} | set(keep.changes)
+        listed.add(keep.series)
     for path in directory().glob("*.parquet"):
         if path.name not in listed:
             path.unlink(missing_ok=True)

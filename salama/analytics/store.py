@@ -24,6 +24,9 @@ M49_FILE = Path(__file__).parent / "data" / "m49.csv"
 GUARD_MARGIN = datetime.timedelta(seconds=30)
 ID_COLUMN = {"incidents": "id", "persons": "incident_id", "recipients": "incident_id"}
 ID_COLUMN["totals"] = "incident_id"
+# The forecast's series table (snapshot.State.series): ``id`` is set on its TLP:RED rows only,
+# the one branch of the door that asks for it.
+ID_COLUMN["major_series"] = "id"
 
 _local = threading.local()
 
@@ -38,7 +41,8 @@ def _literal(path: Path) -> str:
 
 def connect(state: "snapshot.State | None" = None, fresh: bool = False):
     """A DuckDB connection with the views ``incidents``, ``persons``, ``recipients``,
-    ``totals`` and the table ``m49``. Cached per thread until the snapshot changes."""
+    ``totals``, ``major_series`` (when the snapshot has one) and the table ``m49``. Cached per
+    thread until the snapshot changes."""
     state = state or snapshot.State.load()
     if state is None:
         raise NoSnapshot("No analytics snapshot yet: run 'salama analytics refresh'.")
@@ -70,6 +74,10 @@ def connect(state: "snapshot.State | None" = None, fresh: bool = False):
             )
         else:
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM {source}")
+    if state.series:
+        # Rewritten whole by each refresh from the current rows: no changes to subtract.
+        series = _literal(folder / state.series)
+        con.execute(f"CREATE VIEW major_series AS SELECT * FROM read_parquet({series})")
     if not fresh:
         _local.connection = (state.key, con)
     return con

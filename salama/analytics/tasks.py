@@ -1,21 +1,37 @@
 """Keeping the snapshot fresh in the background: a task in the database-backed queue
 (``salama db_worker`` runs it; no extra server)."""
 
+import logging
+
 from django_tasks import TaskResultStatus, task
 
-from salama.analytics import snapshot
+from salama.analytics import forecast, snapshot
+
+logger = logging.getLogger(__name__)
 
 
 @task()
 def refresh_snapshot(full: bool = False) -> dict:
-    """Bring the analytics snapshot up to date (incrementally unless ``full``)."""
+    """Bring the analytics snapshot up to date (incrementally unless ``full``), then warm the
+    forecast's backtests for the new snapshot (``forecast.warm``), so the *Forecast* page's
+    first view after a refresh does not compute them (not after a refresh that found nothing
+    changed, when they are there already). A failed warm-up leaves the refresh done: the page
+    then computes what it needs itself."""
     result = snapshot.refresh(full=full)
+    warmed = None
+    try:
+        # Nothing changed: the warm file's backtests still hold (kept by content).
+        if result.kind != "unchanged" or not (snapshot.directory() / forecast.WARM_FILE).exists():
+            warmed = forecast.warm()
+    except Exception:
+        logger.exception("Warming the forecast's backtests failed")
     return {
         "kind": result.kind,
         "changed": result.changed,
         "deleted": result.deleted,
         "seconds": round(result.seconds, 3),
         "generation": result.generation,
+        "forecast_warmed": warmed,
     }
 
 

@@ -675,8 +675,8 @@ MODEL_LABELS = {
 
 def _forecast_for(user):
     """The forecast for ``user``, kept while the snapshot and what the door hides from them
-    since it was written stay the same (a backtest of every country takes a few tenths of a
-    second)."""
+    since it was written stay the same (the first view after a refresh reads the series table
+    and the backtests the worker warmed: ``forecast.warm``)."""
     state = snapshot.State.load()
     if state is None:
         raise store.NoSnapshot("No analytics snapshot yet.")

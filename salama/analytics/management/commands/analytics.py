@@ -33,6 +33,12 @@ class Command(BaseCommand):
                 f"{result.kind} refresh: {result.changed} incidents read, {result.deleted} "
                 f"removed, generation {result.generation}, {result.seconds:.2f} s"
             )
+            # As the worker does after its refreshes: the Forecast page's first view then
+            # reads the backtests instead of computing them.
+            warmed = forecast.warm()
+            self.stdout.write(
+                f"forecast backtests: {warmed['computed']} computed, {warmed['seconds']:.2f} s"
+            )
             return
         state = snapshot.State.load()
         if state is None:
