@@ -21,9 +21,10 @@ from salama.analytics import charts, forecast, params, query, report, snapshot, 
 from salama.analytics import render as render_report
 from salama.analytics.models import Headcount
 from salama.incidents import choices as c
+from salama.incidents import grants
 from salama.incidents.models import Incident
 from salama.organisations.choices import Role
-from salama.organisations.models import organisations_where
+from salama.organisations.models import organisation_ids, organisations_where
 
 PER_PAGE = 50
 
@@ -674,14 +675,16 @@ MODEL_LABELS = {
 
 
 def _forecast_for(user):
-    """The forecast for ``user``, kept while the snapshot and what the door hides from them
-    since it was written stay the same (the first view after a refresh reads the series table
-    and the backtests the worker warmed: ``forecast.warm``)."""
+    """The forecast for ``user``, kept while the snapshot, the user's organisations and
+    sharing grants, and what the door hides from them since it was written stay the same (an
+    ended agreement or membership changes the key at once). The first view after a refresh
+    reads the series table and the backtests the worker warmed (``forecast.warm``)."""
     state = snapshot.State.load()
     if state is None:
         raise store.NoSnapshot("No analytics snapshot yet.")
     hidden = ",".join(map(str, sorted(store.stale_guard(user, state))))
-    digest = hashlib.sha256(f"{state.key}|{user.pk}|{hidden}".encode()).hexdigest()
+    door = (organisation_ids(user), grants.for_user(user))
+    digest = hashlib.sha256(f"{state.key}|{user.pk}|{door}|{hidden}".encode()).hexdigest()
     return cache.get_or_set(f"salama-forecast-{digest}", lambda: forecast.forecast(user), 3600)
 
 

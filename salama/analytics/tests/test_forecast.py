@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
 
 from salama.analytics import forecast, snapshot
 from salama.analytics.forecast import Predictive
@@ -127,3 +128,41 @@ def test_the_forecast_counts_only_what_the_user_may_see(client, reporter, outsid
     page = client.get(reverse("analytics:forecast"))
     assert page.status_code == 200
     assert "Afghanistan" in page.text and "80 % interval" in page.text
+
+
+def test_the_forecast_page_forgets_what_an_ended_agreement_shared(client, reporter, undp, nrc):
+    """A partner's forecast of countries it sees only through a full sharing agreement is
+    kept per user and snapshot: ending the agreement must not leave it on the page."""
+    from salama.conftest import make_user
+    from salama.organisations.choices import Role
+    from salama.sharing import agreements
+
+    today = datetime.date.today()
+    for months_ago in range(1, 25):
+        year, month = divmod(today.year * 12 + today.month - 1 - months_ago, 12)
+        made = make_incident(
+            reporter,
+            undp,
+            persons=[KILLED],
+            marking=TLP.AMBER,
+            date=datetime.date(year, month + 1, 10),
+            country="AF",
+            place="Kabul",
+            latitude=34.5,
+            longitude=69.2,
+        )
+        # Saved long before the snapshot: the stale check has nothing to hide from anyone.
+        Incident.objects.filter(pk=made.pk).update(
+            status=c.Status.ENDORSED, updated_at=timezone.now() - datetime.timedelta(hours=2)
+        )
+    snapshot.refresh(full=True)
+    ada = make_user("ada", undp, roles=(Role.ORG_ADMIN,))
+    nils = make_user("nils", nrc, roles=(Role.ORG_ADMIN,))
+    partner = make_user("pia", nrc, roles=(Role.ANALYST,))
+    shared = agreements.accept(
+        agreements.propose(undp, nrc, level="full", purpose="SLT", by=ada), by=nils
+    )
+    client.force_login(partner)
+    assert "Afghanistan" in client.get(reverse("analytics:forecast")).text
+    agreements.end(shared, by=ada)
+    assert "Afghanistan" not in client.get(reverse("analytics:forecast")).text
