@@ -116,7 +116,12 @@ class IncidentOut(Schema):
     means_of_attack: str
     attack_context: str
     perpetrator_type: str
+    perpetrator_name: str
     motive: str
+    premises_hit: bool
+    vehicles_hit: bool
+    supplies_hit: bool
+    health_facility_hit: bool
     verification: str
     narrative: str
     updated_at: datetime.datetime

@@ -65,7 +65,13 @@ NO_POINT = {
 }
 # A received TLP:AMBER record may be shared within the receiving organisation, not onward.
 RECEIVED = {TLP.AMBER: TLP.AMBER_STRICT}
-LENGTHS = {"admin1": 120, "admin2": 120, "place": 200, "narrative": 20_000}
+LENGTHS = {
+    "admin1": 120,
+    "admin2": 120,
+    "place": 200,
+    "perpetrator_name": 200,
+    "narrative": 20_000,
+}
 
 
 def header_line(host: str, level: str, feed: str) -> str:
@@ -308,6 +314,8 @@ def to_facts(
                     raw, "date_precision", c.DatePrecision, reference, required=True
                 ),
                 "marking": RECEIVED.get(marking, marking),
+                "perpetrator_name": _text(raw, "perpetrator_name", reference),
+                **{name: _flag(raw, name) for name in HITS},
                 "admin2": _text(raw, "admin2", reference),
                 "place": _text(raw, "place", reference),
                 "location_type": _choice(

@@ -115,7 +115,13 @@ def test_a_pull_copies_a_second_creates_nothing_and_a_change_comes_through(
     live_server, key_file, reporter, undp, nrc, hq, admins
 ):
     share(undp, nrc, admins)
-    shared = amber(reporter, undp, narrative="Shots fired at a marked convoy.")
+    shared = amber(
+        reporter,
+        undp,
+        narrative="Shots fired at a marked convoy.",
+        vehicles_hit=True,
+        perpetrator_name="Unidentified gunmen",
+    )
     nils = admins[1]
     own = submit(
         make_incident(
@@ -139,9 +145,10 @@ def test_a_pull_copies_a_second_creates_nothing_and_a_change_comes_through(
     assert set(made) == {shared.reference, own.reference}
     copy = made[shared.reference]
     assert copy.organisation == hq and copy.reference != shared.reference
-    assert (
-        copy.marking == TLP.AMBER_STRICT and copy.narrative == "Shots fired at a marked convoy."
-    )  # no further
+    assert copy.marking == TLP.AMBER_STRICT  # received under TLP:AMBER: not passed on from here
+    assert copy.narrative == "Shots fired at a marked convoy."
+    assert copy.vehicles_hit and not copy.premises_hit
+    assert copy.perpetrator_name == "Unidentified gunmen"
     assert copy.date == shared.date and copy.place == "Juba" and copy.latitude == 4.85
     assert made[own.reference].marking == TLP.AMBER_STRICT  # never more open than received
     assert copy.persons.get().impact == c.Impact.INJURED
