@@ -103,6 +103,7 @@ class IncidentOut(Schema):
     marking: str
     date: datetime.date
     date_precision: str
+    time: datetime.time | None  # local time, when known
     country: str
     admin1: str
     admin2: str

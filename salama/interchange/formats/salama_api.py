@@ -163,6 +163,17 @@ def _choice(raw: dict, name: str, choices, ref: str, *, required=False, default=
     return default
 
 
+def _time(raw: dict, ref: str) -> str | None:
+    """The local time as the runner takes it (ISO text, like every format), checked."""
+    value = raw.get("time")
+    if value in (None, ""):
+        return None
+    try:
+        return datetime.time.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise Problem("invalid_value", f"{ref}: time {str(value)[:20]!r} is not a time.") from None
+
+
 def _flag(raw: dict, name: str) -> bool:
     return raw.get(name) is True
 
@@ -314,6 +325,7 @@ def to_facts(
                     raw, "date_precision", c.DatePrecision, reference, required=True
                 ),
                 "marking": RECEIVED.get(marking, marking),
+                "time": _time(raw, reference),
                 "perpetrator_name": _text(raw, "perpetrator_name", reference),
                 **{name: _flag(raw, name) for name in HITS},
                 "admin2": _text(raw, "admin2", reference),

@@ -121,6 +121,7 @@ def test_a_pull_copies_a_second_creates_nothing_and_a_change_comes_through(
         narrative="Shots fired at a marked convoy.",
         vehicles_hit=True,
         perpetrator_name="Unidentified gunmen",
+        time=datetime.time(17, 40),
     )
     nils = admins[1]
     own = submit(
@@ -149,6 +150,7 @@ def test_a_pull_copies_a_second_creates_nothing_and_a_change_comes_through(
     assert copy.narrative == "Shots fired at a marked convoy."
     assert copy.vehicles_hit and not copy.premises_hit
     assert copy.perpetrator_name == "Unidentified gunmen"
+    assert copy.time == datetime.time(17, 40)
     assert copy.date == shared.date and copy.place == "Juba" and copy.latitude == 4.85
     assert made[own.reference].marking == TLP.AMBER_STRICT  # never more open than received
     assert copy.persons.get().impact == c.Impact.INJURED
