@@ -48,7 +48,7 @@ USERS = (
     ("case_officer", "UNDEMO", (Role.CASE_OFFICER,), "follows up cases"),
     ("approver", "UNDEMO", (Role.APPROVER,), "approves programme-criticality decisions"),
     ("org_admin", "UNDEMO", (Role.ORG_ADMIN,), "manages the agency's members"),
-    ("ngo_analyst", "DEMO-NGO", (Role.ANALYST,), "another organisation: sees GREEN only"),
+    ("ngo_analyst", "DEMO-NGO", (Role.ANALYST,), "another organisation: GREEN, AMBER redacted"),
     ("ngo_admin", "DEMO-NGO", (Role.ORG_ADMIN,), "the NGO's admin: answers sharing agreements"),
 )
 SUPERUSER = "admin"
