@@ -140,15 +140,23 @@ class Page(Schema):
     next: str | None  # pass as ``after`` for the next page; null on the last
 
 
-class Filters(Schema):
-    country: str | None = None
-    date_from: datetime.date | None = None
-    date_to: datetime.date | None = None
-    category: str | None = None
-    subcategory: str | None = None
+class PageFilters(Schema):
+    """Paging by last change: ``updated_since`` to synchronise, ``next`` as ``after``."""
+
     updated_since: datetime.datetime | None = None
     after: str | None = None
     limit: int = 100
+
+
+class SharedFilters(PageFilters):
+    country: str | None = None
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+
+
+class Filters(SharedFilters):
+    category: str | None = None
+    subcategory: str | None = None
 
 
 FIELDS = [
@@ -172,6 +180,17 @@ def _after(cursor: str) -> Q:
             400, "Unknown 'after' cursor: pass the 'next' value of the previous page."
         ) from None
     return Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk)
+
+
+def _where(found, filters: SharedFilters):
+    """``found`` narrowed to the filters' country and dates."""
+    if filters.country:
+        found = found.filter(country=filters.country.upper())
+    if filters.date_from:
+        found = found.filter(date__gte=filters.date_from)
+    if filters.date_to:
+        found = found.filter(date__lte=filters.date_to)
+    return found
 
 
 def _paged(found, updated_since, after, limit) -> tuple[list, str | None]:
@@ -213,14 +232,10 @@ def _rows(incidents: list[Incident], with_sources: bool = False) -> list[dict]:
 def incidents(request, filters: Query[Filters]):
     """Page through incidents by last change (``updated_since`` to synchronise; ``next`` as
     ``after`` for the following page), at most 500 a page."""
-    found = Incident.objects.visible_to(request.auth.user).current()
-    for name in ("country", "category", "subcategory"):
+    found = _where(Incident.objects.visible_to(request.auth.user).current(), filters)
+    for name in ("category", "subcategory"):
         if value := getattr(filters, name):
-            found = found.filter(**{name: value.upper() if name == "country" else value})
-    if filters.date_from:
-        found = found.filter(date__gte=filters.date_from)
-    if filters.date_to:
-        found = found.filter(date__lte=filters.date_to)
+            found = found.filter(**{name: value})
     page, following = _paged(
         found.select_related("organisation"), filters.updated_since, filters.after, filters.limit
     )
@@ -368,15 +383,6 @@ class RedactedPage(Schema):
     next: str | None  # pass as ``after`` for the next page; null on the last
 
 
-class SharedFilters(Schema):
-    country: str | None = None
-    date_from: datetime.date | None = None
-    date_to: datetime.date | None = None
-    updated_since: datetime.datetime | None = None
-    after: str | None = None
-    limit: int = 100
-
-
 class FigureRow(Schema):
     country: str
     year: int
@@ -409,12 +415,6 @@ class MergedOut(Schema):
 class MergedPage(Schema):
     results: list[MergedOut]
     next: str | None
-
-
-class PageFilters(Schema):
-    updated_since: datetime.datetime | None = None
-    after: str | None = None
-    limit: int = 100
 
 
 def _received(request, agreement_id: int) -> Agreement:
@@ -480,12 +480,7 @@ def shared_incidents(request, agreement_id: int, filters: Query[SharedFilters]):
             f"This agreement shares figures only: see /api/v1/shared/{agreement.pk}/figures.",
         )
     found = agreements.records(agreement).select_related("organisation").only(*redaction.ONLY)
-    if filters.country:
-        found = found.filter(country=filters.country.upper())
-    if filters.date_from:
-        found = found.filter(date__gte=filters.date_from)
-    if filters.date_to:
-        found = found.filter(date__lte=filters.date_to)
+    found = _where(found, filters)
     page, following = _paged(found, filters.updated_since, filters.after, filters.limit)
     audit.record(
         "api:shared_incidents",
