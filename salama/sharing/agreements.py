@@ -134,6 +134,17 @@ def _locked(agreement: Agreement) -> Agreement:
     )
 
 
+def _change(agreement: Agreement, by, action: str, **values) -> None:
+    """Set ``values`` on the (locked) agreement, save them, and audit the step."""
+    before = summary(agreement)
+    for name, value in values.items():
+        setattr(agreement, name, value)
+    agreement.save(update_fields=list(values))
+    audit.record(
+        f"agreement:{action}", actor=by, obj=agreement, before=before, after=summary(agreement)
+    )
+
+
 def accept(agreement: Agreement, *, by) -> Agreement:
     """The recipient's organisation admin accepts a proposal; it is in force from its start."""
     with transaction.atomic():
@@ -145,12 +156,7 @@ def accept(agreement: Agreement, *, by) -> Agreement:
             )
         if agreement.state() != Agreement.State.PROPOSED:
             raise AgreementError(_unchangeable(agreement))
-        before = summary(agreement)
-        agreement.accepted_by, agreement.accepted_at = by, timezone.now()
-        agreement.save(update_fields=["accepted_by", "accepted_at"])
-        audit.record(
-            "agreement:accept", actor=by, obj=agreement, before=before, after=summary(agreement)
-        )
+        _change(agreement, by, "accept", accepted_by=by, accepted_at=timezone.now())
     forget(by)
     return agreement
 
@@ -166,12 +172,14 @@ def decline(agreement: Agreement, *, by, reason: str = "") -> Agreement:
             )
         if agreement.state() != Agreement.State.PROPOSED:
             raise AgreementError(_unchangeable(agreement))
-        before = summary(agreement)
-        agreement.ended_by, agreement.ended_at = by, timezone.now()
-        agreement.declined, agreement.end_reason = True, (reason or "").strip()
-        agreement.save(update_fields=["ended_by", "ended_at", "declined", "end_reason"])
-        audit.record(
-            "agreement:decline", actor=by, obj=agreement, before=before, after=summary(agreement)
+        _change(
+            agreement,
+            by,
+            "decline",
+            ended_by=by,
+            ended_at=timezone.now(),
+            declined=True,
+            end_reason=(reason or "").strip(),
         )
     return agreement
 
@@ -185,12 +193,13 @@ def end(agreement: Agreement, *, by, reason: str = "") -> Agreement:
             raise AgreementError(_("Only an organisation admin of either side may end it."))
         if agreement.ended_at:
             raise AgreementError(_unchangeable(agreement))
-        before = summary(agreement)
-        agreement.ended_by, agreement.ended_at = by, timezone.now()
-        agreement.end_reason = (reason or "").strip()
-        agreement.save(update_fields=["ended_by", "ended_at", "end_reason"])
-        audit.record(
-            "agreement:end", actor=by, obj=agreement, before=before, after=summary(agreement)
+        _change(
+            agreement,
+            by,
+            "end",
+            ended_by=by,
+            ended_at=timezone.now(),
+            end_reason=(reason or "").strip(),
         )
     forget(by)
     return agreement
