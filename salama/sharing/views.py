@@ -564,13 +564,13 @@ def shared_figures_csv(request, pk):
     writer = csv.writer(response)
     writer.writerow(["country", "country_name", "year", *FIGURE_COLUMNS])
     hidden = f"<{settings.SHARING_MIN_CELL}"
-    for row in figures.figures(agreement):
+    for row in _figure_rows(agreement):
         writer.writerow(
             [
                 row["country"],
-                country_name(row["country"]),
+                row["country_name"],
                 row["year"],
-                *(hidden if row[name] is None else row[name] for name in FIGURE_COLUMNS),
+                *(hidden if cell is None else cell for cell in row["cells"]),
             ]
         )
     return response
