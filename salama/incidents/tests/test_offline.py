@@ -357,6 +357,14 @@ def _fill(page, **values):
     page.fill("#id_injured", "2")
 
 
+def _rita_on_the_quick_page(chromium, live_server):
+    """Rita signed in on a phone, on the quick report page."""
+    rita = Phone(chromium, live_server.url)
+    rita.sign_in("rita")
+    rita.page.goto(QUICK)
+    return rita, rita.page
+
+
 @pytest.mark.browser
 def test_a_report_made_offline_waits_on_the_phone_and_is_sent_when_back_online(
     browser,  # noqa: F811 (the fixture imported above)
@@ -365,10 +373,7 @@ def test_a_report_made_offline_waits_on_the_phone_and_is_sent_when_back_online(
     undp,
 ):
     assert live_server.url.startswith("http://localhost:")  # a secure context for workers
-    rita = Phone(browser, live_server.url)
-    rita.sign_in("rita")
-    page = rita.page
-    page.goto(QUICK)
+    rita, page = _rita_on_the_quick_page(browser, live_server)
     assert page.evaluate("window.isSecureContext")
     # The worker is active and the page is stored.
     _wait(page, STORED_PAGE)
@@ -409,10 +414,7 @@ def test_a_refused_report_stays_on_the_phone_with_its_errors_until_corrected(
     reporter,
     undp,
 ):
-    rita = Phone(browser, live_server.url)
-    rita.sign_in("rita")
-    page = rita.page
-    page.goto(QUICK)
+    rita, page = _rita_on_the_quick_page(browser, live_server)
     future = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
     _fill(page, date=future)
     page.get_by_role("button", name="Save the report").click()
@@ -444,10 +446,7 @@ def test_a_phone_signed_out_meanwhile_keeps_its_reports_and_asks_to_sign_in(
     reporter,
     undp,
 ):
-    rita = Phone(browser, live_server.url)
-    rita.sign_in("rita")
-    page = rita.page
-    page.goto(QUICK)
+    rita, page = _rita_on_the_quick_page(browser, live_server)
     _wait(page, STORED_PAGE)
     rita.context.set_offline(True)
     _fill(page)
@@ -483,10 +482,7 @@ def test_signing_out_forgets_the_stored_page(
 ):
     """The stored quick page carries the user's name and organisations: the sign-in page
     drops it (signed-out.js), so the next person offline on this phone does not see them."""
-    rita = Phone(browser, live_server.url)
-    rita.sign_in("rita")
-    page = rita.page
-    page.goto(QUICK)
+    rita, page = _rita_on_the_quick_page(browser, live_server)
     _wait(page, STORED_PAGE)
     page.goto(live_server.url + "/incidents/")
     page.get_by_role("button", name=re.compile("Sign out")).click()
